@@ -1,0 +1,45 @@
+# `make run` serves the sample project; `make test` runs every check CI runs.
+PORT ?= 8000
+PYTHON ?= python3
+PYTHON312 ?= $(shell pyenv root 2>/dev/null)/versions/3.12.1/bin/python3.12
+VENV := .venv
+VENV6 := .venv-django6
+EXTRAS := dev,daphne,uvicorn,redis
+
+.PHONY: run test lint test-django52 test-django6 bench bench-smoke install-system clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[$(EXTRAS)]' 'django>=5.2,<6.0'
+	touch $@
+
+$(VENV6)/.installed: setup.cfg pyproject.toml
+	@test -x "$(PYTHON312)" || command -v python3.12 >/dev/null || \
+	  { echo "Python 3.12 is needed for the Django 6 suite: set PYTHON312=/path/to/python3.12"; exit 1; }
+	$$(test -x "$(PYTHON312)" && echo "$(PYTHON312)" || echo python3.12) -m venv $(VENV6)
+	$(VENV6)/bin/pip install -q --upgrade pip
+	$(VENV6)/bin/pip install -q -e '.[$(EXTRAS)]' 'django>=6.0,<6.2'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/python manage.py migrate --noinput
+	$(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)
+
+install-system:
+	bash .ci/install-system
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test-django52: $(VENV)/.installed install-system
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-django6: $(VENV6)/.installed install-system
+	$(VENV6)/bin/python -m pytest $(PYTEST_ARGS)
+
+test: lint test-django52 test-django6
+
+clean:
+	rm -rf $(VENV) $(VENV6) *.egg-info

@@ -1,0 +1,62 @@
+"""Settings for the sample project that ``make run`` serves."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+# A fixed development key, so every process of the sample (workers, commands)
+# signs and verifies stream names alike. Set SECRET_KEY in any real deployment.
+SECRET_KEY = os.environ.get("SECRET_KEY", "django-turbo-cable-sample-insecure-key")
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "turbo_cable",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+]
+
+ROOT_URLCONF = "sample_project.urls"
+ASGI_APPLICATION = "sample_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("SAMPLE_DB", str(BASE_DIR.parent / "sample.sqlite3")),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+STATIC_URL = "static/"
+
+TURBO_CABLE = {
+    "BACKEND": os.environ.get("TURBO_CABLE_BACKEND", "memory"),
+}
+if os.environ.get("TURBO_CABLE_BROADCAST_URL"):
+    TURBO_CABLE["BROADCAST_URL"] = os.environ["TURBO_CABLE_BROADCAST_URL"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"turbo_cable": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,48 @@
+"""Settings for the test suite, and for the real servers the tests start.
+
+A server started by a test reads extra ``TURBO_CABLE`` keys as JSON from the
+``TURBO_CABLE_TEST_SETTINGS`` environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+SECRET_KEY = "turbo-cable-tests"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+CSRF_TRUSTED_ORIGINS = ["https://trusted.example"]
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "turbo_cable",
+    "tests.testapp",
+]
+MIDDLEWARE: list[str] = []
+ROOT_URLCONF = "tests.urls"
+ASGI_APPLICATION = "tests.asgi.application"
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("TURBO_CABLE_TEST_DB", ":memory:"),
+    }
+}
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+STATIC_URL = "static/"
+TURBO_CABLE = json.loads(os.environ.get("TURBO_CABLE_TEST_SETTINGS", "{}"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"turbo_cable": {"handlers": ["console"], "level": "DEBUG"}},
+}

@@ -1,0 +1,1 @@
+"""Models the tests broadcast from."""

@@ -1,0 +1,3 @@
+"""Hotwire Turbo Streams over WebSockets for Django, without Channels."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,64 @@
+"""The process-wide backend, chosen by ``TURBO_CABLE["BACKEND"]``."""
+
+from __future__ import annotations
+
+from turbo_cable.backends.base import Backend, BackendUnavailable
+from turbo_cable.conf import CableSettings, get_settings
+
+__all__ = ["Backend", "BackendUnavailable", "create_backend", "get_backend", "reset_backend"]
+
+_backend: Backend | None = None
+
+
+def create_backend(settings: CableSettings) -> Backend:
+    if settings.BACKEND == "memory":
+        from turbo_cable.backends.memory import MemoryBackend
+
+        return MemoryBackend(settings)
+    from turbo_cable.backends.redis import RedisBackend
+
+    return RedisBackend(settings)
+
+
+def get_backend() -> Backend:
+    """This process's backend, made on first use (and again if its loop has gone)."""
+    global _backend
+    if _backend is None or (_backend.loop is not None and _backend.loop.is_closed()):
+        _backend = create_backend(get_settings())
+    return _backend
+
+
+def running_backend() -> Backend | None:
+    """The backend if a cable runs in this process on a live loop, else None."""
+    backend = _backend
+    if backend is None or backend.loop is None or backend.loop.is_closed():
+        return None
+    return backend
+
+
+def reset_backend() -> None:
+    """Forget the backend (tests, or after settings change)."""
+    global _backend
+    _backend = None
+
+
+def relay_publisher() -> Backend | None:
+    """A backend that publishes across processes from any code, or None for ``memory``.
+
+    :mod:`turbo_cable.broadcast` uses it to skip the HTTP hop: with Redis, a
+    management command or a task worker publishes straight to Redis. It offers
+    ``publish_sync(stream, data)`` for sync callers and ``publish(stream, data)``.
+    """
+    global _relay
+    settings = get_settings()
+    if settings.BACKEND == "memory":
+        return None
+    running = running_backend()
+    if running is not None:
+        return running
+    if _relay is None:
+        _relay = create_backend(settings)
+    return _relay
+
+
+_relay: Backend | None = None

@@ -1,0 +1,116 @@
+"""The interface every backend implements, and what they all share.
+
+A backend owns this process's :class:`~turbo_cable.hub.Hub`, the set of open
+connections and the keep-alive loop. Subclasses decide how a broadcast reaches
+the hub: directly (memory) or through another service (redis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+from turbo_cable.conf import CableSettings
+from turbo_cable.hub import Hub
+from turbo_cable.protocol import GOING_AWAY, NORMAL, PING
+
+logger = logging.getLogger("turbo_cable")
+
+PING_EVENT: dict[str, Any] = {"type": "websocket.send", "text": PING}
+
+
+class BackendUnavailable(Exception):
+    """The backend cannot take a broadcast now (e.g. Redis is down)."""
+
+
+class CableConnection(Protocol):
+    last_seen: float
+    subscriptions: dict[str, str]  # wire name -> plain name
+
+    def deliver(self, event: dict[str, Any]) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class Backend:
+    """In-process delivery; relaying backends override ``publish`` and the hooks below."""
+
+    name = "memory"
+
+    def __init__(self, settings: CableSettings) -> None:
+        self.settings = settings
+        self.hub = Hub()
+        self.connections: set[CableConnection] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+    async def start(self) -> None:
+        """Bind to the running loop and start the keep-alive loop (idempotent)."""
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+            self._keepalive = self.loop.create_task(self._keep_alive())
+
+    async def stop(self) -> None:
+        self.close_all(GOING_AWAY, "server shutting down")
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            self._keepalive = None
+
+    def close_all(self, code: int, reason: str) -> None:
+        for connection in list(self.connections):
+            connection.close(code, reason)
+
+    async def _keep_alive(self) -> None:
+        """One loop for all sockets: ping every interval, close the silent ones."""
+        interval, idle_timeout = self.settings.PING_INTERVAL, self.settings.IDLE_TIMEOUT
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for connection in list(self.connections):
+                if now - connection.last_seen > idle_timeout:
+                    logger.warning("closing idle connection %r", connection)
+                    connection.close(NORMAL, "idle timeout")
+                else:
+                    connection.deliver(PING_EVENT)
+
+    # -- connections ------------------------------------------------------------
+    async def connect(self, connection: CableConnection) -> None:
+        await self.start()
+        self.connections.add(connection)
+
+    def disconnect(self, connection: CableConnection) -> None:
+        """Forget a closing connection at once, so no broadcast is queued for it."""
+        self.connections.discard(connection)
+        for wire, stream in connection.subscriptions.items():
+            if self.hub.discard(stream, wire, connection):
+                self._schedule_unlisten(stream)
+        connection.subscriptions.clear()
+
+    async def subscribe(self, connection: CableConnection, stream: str, wire: str) -> None:
+        connection.subscriptions[wire] = stream
+        if self.hub.add(stream, wire, connection):
+            await self._listen(stream)
+
+    async def unsubscribe(self, connection: CableConnection, wire: str) -> None:
+        stream = connection.subscriptions.pop(wire, None)
+        if stream is not None and self.hub.discard(stream, wire, connection):
+            await self._unlisten(stream)
+
+    # -- broadcasting -----------------------------------------------------------
+    async def publish(self, stream: str, data: Any) -> int:
+        """Deliver a broadcast to every subscriber it reaches; returns the local count."""
+        return self.hub.deliver(stream, data)
+
+    # -- hooks for backends that relay through another service --------------------
+    async def _listen(self, stream: str) -> None:
+        """The first local subscriber of ``stream`` arrived."""
+
+    async def _unlisten(self, stream: str) -> None:
+        """The last local subscriber of ``stream`` left."""
+
+    def _schedule_unlisten(self, stream: str) -> None:
+        if self.loop is not None and type(self)._unlisten is not Backend._unlisten:
+            self.loop.create_task(self._unlisten(stream))

@@ -1,0 +1,273 @@
+"""One WebSocket connection to the cable: handshake, subscriptions and its outgoing queue.
+
+Every connection has one writer task and a bounded queue. Broadcasts only append
+to the queue, so a socket that stops reading fills its own queue and is dropped;
+it never holds up delivery to anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from typing import Any
+
+from turbo_cable import protocol
+from turbo_cable.backends import Backend
+from turbo_cable.conf import CableSettings, get_origin_policy
+from turbo_cable.origins import origin_allowed
+from turbo_cable.streams import plain_stream_name
+
+logger = logging.getLogger("turbo_cable")
+
+Scope = dict[str, Any]
+Event = dict[str, Any]
+
+CLOSE_TIMEOUT = 5.0
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _peer(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "unknown"
+
+
+def asgi_close_codes(code: int) -> tuple[int, ...]:
+    """The close code to try, then the private-use twin for servers that refuse it.
+
+    Some servers (daphne) only let the application send 1000 or 3000-4999, so
+    1009 is retried as 4009, 1001 as 4001, and so on.
+    """
+    if code == 1000 or 3000 <= code <= 4999:
+        return (code,)
+    return (code, 4000 + code % 1000)
+
+
+class Connection:
+    """A subscribed browser: what it listens to and the frames waiting for it."""
+
+    __slots__ = (
+        "_backend",
+        "_closing",
+        "_queue",
+        "_queue_limit",
+        "_send",
+        "_wakeup",
+        "_writer",
+        "closed",
+        "last_seen",
+        "peer",
+        "subscriptions",
+    )
+
+    def __init__(self, send: Any, backend: Backend, peer: str, queue_limit: int) -> None:
+        self._send = send
+        self._backend = backend
+        self._queue: collections.deque[Event] = collections.deque()
+        self._queue_limit = queue_limit
+        self._wakeup: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
+        self.closed = False
+        self.last_seen = time.monotonic()
+        self.peer = peer
+        self.subscriptions: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.peer} streams={len(self.subscriptions)}>"
+
+    def start(self) -> None:
+        self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    # -- outgoing -----------------------------------------------------------------
+    def deliver(self, event: Event) -> None:
+        if self.closed:
+            return
+        if len(self._queue) >= self._queue_limit:
+            logger.warning(
+                "dropping slow connection %s: %d frames unsent", self.peer, len(self._queue)
+            )
+            self.close(protocol.POLICY_VIOLATION, "slow consumer", flush=False)
+            return
+        self._queue.append(event)
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._wakeup = None
+            wakeup.set_result(None)
+
+    def send_text(self, text: str) -> None:
+        self.deliver({"type": "websocket.send", "text": text})
+
+    async def _write(self) -> None:
+        queue, send = self._queue, self._send
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                while queue:
+                    await send(queue.popleft())
+                if self.closed:
+                    return
+                self._wakeup = loop.create_future()
+                await self._wakeup
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the peer went away mid-send
+            logger.debug("send to %s failed: %r", self.peer, exc)
+            self.closed = True
+            self._backend.disconnect(self)
+
+    # -- closing ------------------------------------------------------------------
+    def close(self, code: int, reason: str, *, flush: bool = True) -> None:
+        """Close with ``code``; ``flush`` sends what is queued (and an error frame) first."""
+        if self.closed:
+            return
+        self.closed = True
+        self._backend.disconnect(self)
+        if code not in (protocol.NORMAL, protocol.GOING_AWAY):
+            self._queue.append(
+                {"type": "websocket.send", "text": protocol.encode_error(reason, code)}
+            )
+        if not flush and self._writer is not None:
+            self._writer.cancel()
+            self._queue.clear()
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None:
+            wakeup.set_result(None)
+        self._closing = asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                if self._writer is not None and not self._writer.done():
+                    await asyncio.wait([self._writer])
+                await self._send_close(code, reason)
+        except Exception as exc:
+            logger.debug("closing %s failed: %r", self.peer, exc)
+
+    async def close_now(self, code: int, reason: str) -> None:
+        """Close without waiting for queued frames: the task itself is ending."""
+        self.closed = True
+        self._backend.disconnect(self)
+        if self._writer is not None:
+            self._writer.cancel()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._send_close(code, reason)
+        except Exception as exc:
+            logger.debug("closing %s failed: %r", self.peer, exc)
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        for attempt in asgi_close_codes(code):
+            try:
+                await self._send({"type": "websocket.close", "code": attempt, "reason": reason})
+                return
+            except Exception:
+                continue
+
+    async def finish(self) -> None:
+        """The socket is gone: stop the writer and leave every stream."""
+        self.closed = True
+        self._backend.disconnect(self)
+        if self._writer is not None:
+            self._writer.cancel()
+        if self._closing is not None and not self._closing.done():
+            self._closing.cancel()
+
+    # -- incoming -----------------------------------------------------------------
+    async def receive_text(self, text: str, settings: CableSettings) -> None:
+        self.last_seen = time.monotonic()
+        if len(text) > settings.MAX_FRAME_SIZE or (
+            len(text) * 4 > settings.MAX_FRAME_SIZE and len(text.encode()) > settings.MAX_FRAME_SIZE
+        ):
+            self._refuse(protocol.ProtocolError("frame too large", protocol.MESSAGE_TOO_BIG))
+            return
+        try:
+            message = protocol.decode_client_message(text)
+        except protocol.ProtocolError as error:
+            self._refuse(error)
+            return
+        if message.type == "subscribe":
+            await self._subscribe(message.stream or "", settings)
+        elif message.type == "unsubscribe":
+            await self._backend.unsubscribe(self, message.stream or "")
+
+    def receive_bytes(self) -> None:
+        self.last_seen = time.monotonic()
+        self._refuse(
+            protocol.ProtocolError("binary frames are not supported", protocol.UNSUPPORTED_DATA)
+        )
+
+    def _refuse(self, error: protocol.ProtocolError) -> None:
+        logger.warning("refused frame from %s: %s", self.peer, error.reason)
+        if error.close_code is None:
+            self.send_text(protocol.encode_error(error.reason))
+        else:
+            self.close(error.close_code, error.reason)
+
+    async def _subscribe(self, wire: str, settings: CableSettings) -> None:
+        reason = None
+        stream = None
+        if len(wire) > settings.MAX_STREAM_NAME_LENGTH:
+            reason = "stream name too long"
+        elif wire in self.subscriptions:
+            self.send_text(protocol.encode_subscribed(wire))
+            return
+        elif len(self.subscriptions) >= settings.MAX_SUBSCRIPTIONS:
+            reason = "too many subscriptions"
+        else:
+            stream = plain_stream_name(wire)
+            if stream is None:
+                reason = "invalid stream signature"
+        if reason is not None or stream is None:
+            logger.warning("rejected subscription from %s to %.80r: %s", self.peer, wire, reason)
+            self.send_text(protocol.encode_reject(wire, reason or "rejected"))
+            return
+        await self._backend.subscribe(self, stream, wire)
+        logger.debug("%s subscribed to %r", self.peer, stream)
+        self.send_text(protocol.encode_subscribed(wire))
+
+
+async def serve_cable(
+    scope: Scope, receive: Any, send: Any, backend: Backend, settings: CableSettings
+) -> None:
+    """The ASGI WebSocket application behind ``CABLE_PATH``."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    peer = _peer(scope)
+    origin = _header(scope, b"origin")
+    if not origin_allowed(origin, get_origin_policy()):
+        logger.warning("refused cable handshake from %s: origin %r not allowed", peer, origin)
+        await send({"type": "websocket.close", "code": protocol.POLICY_VIOLATION})
+        return
+    await send({"type": "websocket.accept"})
+    connection = Connection(send, backend, peer, settings.SEND_QUEUE_SIZE)
+    await backend.connect(connection)
+    connection.start()
+    logger.debug("cable connected: %s", peer)
+    try:
+        while True:
+            event = await receive()
+            kind = event["type"]
+            if kind == "websocket.disconnect":
+                break
+            if kind != "websocket.receive" or connection.closed:
+                continue
+            text = event.get("text")
+            if text is not None:
+                await connection.receive_text(text, settings)
+            else:
+                connection.receive_bytes()
+    except asyncio.CancelledError:
+        # The server is stopping this application (daphne does on shutdown).
+        await connection.close_now(protocol.GOING_AWAY, "server shutting down")
+        raise
+    finally:
+        await connection.finish()
+        logger.debug("cable disconnected: %s", peer)

@@ -1,0 +1,207 @@
+"""Every ``TURBO_CABLE`` setting, its default and its validation, in one place.
+
+Nothing else in the app reads ``django.conf.settings`` or the environment for
+cable settings: modules ask :func:`get_settings` instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+MiB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class CableSettings:
+    """The validated ``TURBO_CABLE`` settings; every field has the documented default."""
+
+    CABLE_PATH: str = "/cable"
+    BROADCAST_PATH: str = "/_broadcast"
+    BROADCAST_URL: str | None = None
+    BROADCAST_TOKEN: str | None = None
+    BROADCAST_TIMEOUT: float = 2.0
+    CABLE_URL: str | None = None
+    SIGNED_STREAMS: bool = True
+    ALLOWED_ORIGINS: tuple[str, ...] | None = None
+    PING_INTERVAL: float = 30.0
+    IDLE_TIMEOUT: float = 90.0
+    MAX_FRAME_SIZE: int = MiB
+    MAX_SUBSCRIPTIONS: int = 100
+    MAX_STREAM_NAME_LENGTH: int = 1024
+    MAX_BROADCAST_SIZE: int = MiB
+    SEND_QUEUE_SIZE: int = 256
+    BACKEND: str = "memory"
+    REDIS_PREFIX: str = "turbo_cable:"
+    HISTORY_SIZE: int = 100
+    HISTORY_TTL: float = 300.0
+
+    @property
+    def broadcast_url(self) -> str:
+        """Where :mod:`turbo_cable.broadcast` POSTs: env var, then setting, then derived."""
+        from_env = os.environ.get("TURBO_CABLE_BROADCAST_URL")
+        if from_env:
+            return from_env
+        if self.BROADCAST_URL:
+            return self.BROADCAST_URL
+        port = os.environ.get("TURBO_CABLE_PORT") or os.environ.get("PORT") or "8000"
+        return f"http://127.0.0.1:{port}{self.BROADCAST_PATH}"
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("/") and " " not in value
+
+
+def _is_http_url(value: Any) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _is_cable_url(value: Any) -> bool:
+    if value is None or _is_path(value):
+        return True
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("ws", "wss") and bool(parts.netloc)
+
+
+def _is_backend(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    return value == "memory" or urlsplit(value).scheme in ("redis", "rediss", "unix")
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _optional_str(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value != "")
+
+
+def _origins(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+    )
+
+
+# key -> (is it valid?, what it must be)
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "CABLE_PATH": (_is_path, "a URL path starting with '/'"),
+    "BROADCAST_PATH": (_is_path, "a URL path starting with '/'"),
+    "BROADCAST_URL": (_is_http_url, "None or an http(s):// URL"),
+    "BROADCAST_TOKEN": (_optional_str, "None or a non-empty string"),
+    "BROADCAST_TIMEOUT": (_positive_number, "a number of seconds > 0"),
+    "CABLE_URL": (_is_cable_url, "None, a path starting with '/', or a ws(s):// URL"),
+    "SIGNED_STREAMS": (lambda v: isinstance(v, bool), "True or False"),
+    "ALLOWED_ORIGINS": (_origins, "None or a list of origins / host patterns"),
+    "PING_INTERVAL": (_positive_number, "a number of seconds > 0"),
+    "IDLE_TIMEOUT": (_positive_number, "a number of seconds > 0"),
+    "MAX_FRAME_SIZE": (_positive_int, "a positive integer (bytes)"),
+    "MAX_SUBSCRIPTIONS": (_positive_int, "a positive integer"),
+    "MAX_STREAM_NAME_LENGTH": (_positive_int, "a positive integer (characters)"),
+    "MAX_BROADCAST_SIZE": (_positive_int, "a positive integer (bytes)"),
+    "SEND_QUEUE_SIZE": (_positive_int, "a positive integer (messages)"),
+    "BACKEND": (_is_backend, "'memory' or a redis://, rediss:// or unix:// URL"),
+    "REDIS_PREFIX": (lambda v: isinstance(v, str), "a string"),
+    "HISTORY_SIZE": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an integer >= 0 (0 turns history off)",
+    ),
+    "HISTORY_TTL": (_positive_number, "a number of seconds > 0"),
+}
+
+DEFAULTS: Mapping[str, Any] = {
+    field.name: field.default for field in dataclasses.fields(CableSettings)
+}
+
+
+def validate(raw: Any) -> list[str]:
+    """Describe every problem in a raw ``TURBO_CABLE`` value, naming the key."""
+    if not isinstance(raw, Mapping):
+        return ["TURBO_CABLE must be a dict."]
+    problems = [f"TURBO_CABLE[{key!r}] is not a known setting." for key in raw if key not in _RULES]
+    for key, (is_valid, expected) in _RULES.items():
+        if key in raw and not is_valid(raw[key]):
+            problems.append(f"TURBO_CABLE[{key!r}] must be {expected}; got {raw[key]!r}.")
+    merged = {**DEFAULTS, **raw}
+    if (
+        _positive_number(merged["PING_INTERVAL"])
+        and _positive_number(merged["IDLE_TIMEOUT"])
+        and merged["IDLE_TIMEOUT"] <= merged["PING_INTERVAL"]
+    ):
+        problems.append(
+            "TURBO_CABLE['IDLE_TIMEOUT'] must be greater than TURBO_CABLE['PING_INTERVAL'], "
+            "or every client is closed before it can answer a ping."
+        )
+    if merged["CABLE_PATH"] == merged["BROADCAST_PATH"]:
+        problems.append("TURBO_CABLE['CABLE_PATH'] and ['BROADCAST_PATH'] must differ.")
+    return problems
+
+
+def raw_settings() -> Any:
+    return getattr(django_settings, "TURBO_CABLE", {})
+
+
+@functools.cache
+def get_settings() -> CableSettings:
+    """The validated settings; raises ImproperlyConfigured naming every bad key."""
+    raw = raw_settings()
+    problems = validate(raw)
+    if problems:
+        raise ImproperlyConfigured(" ".join(problems))
+    values = dict(raw)
+    if values.get("ALLOWED_ORIGINS") is not None:
+        values["ALLOWED_ORIGINS"] = tuple(values["ALLOWED_ORIGINS"])
+    return CableSettings(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class OriginPolicy:
+    """Which browser origins may open the cable (see :mod:`turbo_cable.origins`)."""
+
+    host_patterns: tuple[str, ...]
+    trusted_origins: tuple[str, ...]
+
+
+@functools.cache
+def get_origin_policy() -> OriginPolicy:
+    """``ALLOWED_ORIGINS`` if set, else Django's ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS."""
+    configured = get_settings().ALLOWED_ORIGINS
+    if configured is not None:
+        return OriginPolicy(
+            host_patterns=tuple(o for o in configured if "://" not in o),
+            trusted_origins=tuple(o for o in configured if "://" in o),
+        )
+    hosts = list(django_settings.ALLOWED_HOSTS)
+    if django_settings.DEBUG and not hosts:
+        hosts = [".localhost", "127.0.0.1", "[::1]"]
+    return OriginPolicy(
+        host_patterns=tuple(hosts),
+        trusted_origins=tuple(getattr(django_settings, "CSRF_TRUSTED_ORIGINS", ())),
+    )
+
+
+@receiver(setting_changed)
+def _forget_settings(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TURBO_CABLE", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
+        get_settings.cache_clear()
+        get_origin_policy.cache_clear()

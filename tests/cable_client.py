@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -42,6 +44,17 @@ class CableClient:
 
     async def receive_any(self, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
         return json.loads(await asyncio.wait_for(self.websocket.recv(), timeout))  # type: ignore[no-any-return]
+
+    async def read_until_closed(
+        self, timeout: float = DEFAULT_TIMEOUT
+    ) -> tuple[Close | None, list[dict[str, Any]]]:
+        """Every frame until the server closes, and its close frame (None if it dropped us)."""
+        frames = []
+        try:
+            while True:
+                frames.append(await self.receive_any(timeout))
+        except ConnectionClosed as closed:
+            return closed.rcvd, frames
 
     async def subscribe(self, stream: str) -> dict[str, Any]:
         """Subscribe and return the answer (``subscribed`` or ``reject``)."""

@@ -1,8 +1,9 @@
 """Close every cable connection with 1001 (going away) when the server is told to stop.
 
-ASGI servers close WebSockets themselves on shutdown (uvicorn with 1012), before
-the application hears about it. Chaining onto the exit signals lets the cable
-say "going away" first, so every client knows to reconnect elsewhere.
+ASGI servers close WebSockets themselves on shutdown (uvicorn with 1012, daphne
+by dropping them), before the application hears about it. Chaining onto the
+exit signals lets the cable say "going away" first and gives the close frames
+a moment to leave, so every client knows to reconnect.
 """
 
 from __future__ import annotations
@@ -16,24 +17,36 @@ from typing import Any
 from turbo_cable.backends import running_backend
 from turbo_cable.protocol import GOING_AWAY
 
-_EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+GRACE_SECONDS = 0.2  # time for close frames to be flushed before the server stops
+
 _installed = False
 
 
-def close_all_connections() -> None:
-    backend = running_backend()
-    if backend is not None and backend.loop is not None:
-        backend.loop.call_soon_threadsafe(backend.close_all, GOING_AWAY, "server shutting down")
+def _pass_on(previous: Any, signum: int, frame: FrameType | None) -> None:
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
 
 def _chain(previous: Any) -> Any:
+    state = {"signalled": False}
+
     def on_exit_signal(signum: int, frame: FrameType | None) -> None:
-        close_all_connections()
-        if callable(previous):
-            previous(signum, frame)
-        elif previous != signal.SIG_IGN:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+        backend = running_backend()
+        loop = backend.loop if backend is not None else None
+        if state["signalled"] or backend is None or loop is None or not loop.is_running():
+            _pass_on(previous, signum, frame)  # a second signal means "now"
+            return
+        state["signalled"] = True
+
+        def close_then_stop() -> None:
+            backend.close_all(GOING_AWAY, "server shutting down")
+            loop.call_later(GRACE_SECONDS, _pass_on, previous, signum, frame)
+
+        loop.call_soon_threadsafe(close_then_stop)
 
     return on_exit_signal
 
@@ -44,5 +57,5 @@ def install_exit_signal_handlers() -> None:
     if _installed or threading.current_thread() is not threading.main_thread():
         return
     _installed = True
-    for signum in _EXIT_SIGNALS:
+    for signum in EXIT_SIGNALS:
         signal.signal(signum, _chain(signal.getsignal(signum)))

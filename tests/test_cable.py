@@ -1,0 +1,146 @@
+"""The cable over real daphne and uvicorn servers: subscribe, receive, leave."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.cable_client import CableClient
+from tests.servers import LiveServer
+from turbo_cable.streams import signed_stream_name
+
+
+async def test_a_subscriber_receives_what_is_broadcast_to_its_stream(server: LiveServer) -> None:
+    stream = signed_stream_name("round-trip")
+    async with await CableClient.connect(server.cable_url) as client:
+        assert await client.subscribe(stream) == {"type": "subscribed", "stream": stream}
+        status, body = server.broadcast("round-trip", "<turbo-stream>hello</turbo-stream>")
+        assert (status, body) == (200, {"recipients": 1})
+        assert await client.receive() == {
+            "type": "message",
+            "stream": stream,
+            "data": "<turbo-stream>hello</turbo-stream>",
+        }
+
+
+async def test_json_data_arrives_as_json(server: LiveServer) -> None:
+    stream = signed_stream_name("json-data")
+    async with await CableClient.connect(server.cable_url) as client:
+        await client.subscribe(stream)
+        server.broadcast("json-data", {"progress": 42, "labels": ["a", "é"]})
+        assert (await client.receive())["data"] == {"progress": 42, "labels": ["a", "é"]}
+
+
+async def test_one_socket_can_listen_to_two_streams(server: LiveServer) -> None:
+    first, second = signed_stream_name("first"), signed_stream_name("second")
+    async with await CableClient.connect(server.cable_url) as client:
+        await client.subscribe(first)
+        await client.subscribe(second)
+        server.broadcast("second", "two")
+        server.broadcast("first", "one")
+        assert [
+            (m["stream"], m["data"]) for m in (await client.receive(), await client.receive())
+        ] == [
+            (second, "two"),
+            (first, "one"),
+        ]
+
+
+async def test_subscribing_twice_answers_twice_but_delivers_once(server: LiveServer) -> None:
+    stream = signed_stream_name("twice")
+    async with await CableClient.connect(server.cable_url) as client:
+        assert (await client.subscribe(stream))["type"] == "subscribed"
+        assert (await client.subscribe(stream))["type"] == "subscribed"
+        assert server.broadcast("twice", "once") == (200, {"recipients": 1})
+
+
+async def test_a_broadcast_reaches_only_its_own_stream(server: LiveServer) -> None:
+    async with (
+        await CableClient.connect(server.cable_url) as listener,
+        await CableClient.connect(server.cable_url) as bystander,
+    ):
+        await listener.subscribe(signed_stream_name("mine"))
+        await bystander.subscribe(signed_stream_name("theirs"))
+        server.broadcast("mine", "for the listener")
+        assert (await listener.receive())["data"] == "for the listener"
+        with pytest.raises(TimeoutError):
+            await bystander.receive(timeout=0.3)
+
+
+async def test_unsubscribe_stops_delivery_and_leaves_nothing_behind(server: LiveServer) -> None:
+    stream = signed_stream_name("leaving")
+    async with await CableClient.connect(server.cable_url) as client:
+        await client.subscribe(stream)
+        await client.unsubscribe(stream)
+        await client.send({"type": "pong"})
+        await asyncio.sleep(0.1)
+        assert server.broadcast("leaving", "nobody hears this") == (200, {"recipients": 0})
+        with pytest.raises(TimeoutError):
+            await client.receive(timeout=0.3)
+
+
+async def test_a_disconnected_client_leaves_nothing_behind(server: LiveServer) -> None:
+    client = await CableClient.connect(server.cable_url)
+    await client.subscribe(signed_stream_name("gone"))
+    await client.close()
+    for _ in range(50):
+        if server.broadcast("gone", "x") == (200, {"recipients": 0}):
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail("the closed connection is still subscribed")
+
+
+async def test_a_forged_stream_name_is_rejected_and_not_subscribed(server: LiveServer) -> None:
+    forged = "counter:" + "A" * 43
+    async with await CableClient.connect(server.cable_url) as client:
+        answer = await client.subscribe(forged)
+        assert answer == {"type": "reject", "stream": forged, "reason": "invalid stream signature"}
+        assert server.broadcast("counter", "secret") == (200, {"recipients": 0})
+        # The connection itself stays usable.
+        assert (await client.subscribe(signed_stream_name("ok")))["type"] == "subscribed"
+    assert "rejected subscription" in server.output()
+
+
+async def test_an_unsigned_plain_name_is_rejected(server: LiveServer) -> None:
+    async with await CableClient.connect(server.cable_url) as client:
+        assert (await client.subscribe("counter"))["type"] == "reject"
+
+
+async def test_a_name_signed_with_another_key_is_rejected(server: LiveServer) -> None:
+    from django.core import signing
+
+    foreign = signing.Signer(key="not-the-server-key", salt="turbo_cable.streams").sign("counter")
+    async with await CableClient.connect(server.cable_url) as client:
+        assert (await client.subscribe(foreign))["type"] == "reject"
+
+
+async def test_other_websocket_paths_are_refused(server: LiveServer) -> None:
+    with pytest.raises(InvalidStatus):
+        await CableClient.connect(server.cable_url.replace("/cable", "/not-the-cable"))
+
+
+async def test_django_still_serves_every_other_path(server: LiveServer) -> None:
+    assert server.request("GET", "/") == (200, b"django says hello")
+
+
+async def test_fan_out_of_100_messages_to_200_clients_loses_nothing_and_keeps_order(
+    server: LiveServer,
+) -> None:
+    stream = signed_stream_name("fan-out")
+    clients = await asyncio.gather(*(CableClient.connect(server.cable_url) for _ in range(200)))
+    try:
+        await asyncio.gather(*(client.subscribe(stream) for client in clients))
+
+        async def collect(client: CableClient) -> list[int]:
+            return [(await client.receive(timeout=30))["data"]["n"] for _ in range(100)]
+
+        collecting = [asyncio.ensure_future(collect(client)) for client in clients]
+        for n in range(100):
+            status, body = await asyncio.to_thread(server.broadcast, "fan-out", {"n": n})
+            assert (status, body) == (200, {"recipients": 200})
+        received = await asyncio.gather(*collecting)
+        assert all(messages == list(range(100)) for messages in received)
+    finally:
+        await asyncio.gather(*(client.close() for client in clients))

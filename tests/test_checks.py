@@ -1,0 +1,49 @@
+"""System checks name the bad key, and warn when the ASGI app lacks the cable."""
+
+from __future__ import annotations
+
+from django.core.checks import run_checks
+from django.test import override_settings
+
+
+def check_ids() -> list[str]:
+    return [message.id for message in run_checks() if message.id and "turbo_cable" in message.id]
+
+
+def test_the_test_project_passes_every_check() -> None:
+    assert check_ids() == []
+
+
+def test_a_bad_setting_is_an_error_naming_the_key() -> None:
+    with override_settings(TURBO_CABLE={"PING_INTERVAL": -1}):
+        errors = [m for m in run_checks() if m.id == "turbo_cable.E001"]
+    assert len(errors) == 1
+    assert "TURBO_CABLE['PING_INTERVAL']" in errors[0].msg
+
+
+def test_no_asgi_application_setting_is_a_warning() -> None:
+    with override_settings(ASGI_APPLICATION=None):
+        assert check_ids() == ["turbo_cable.W001"]
+
+
+def test_an_asgi_application_without_the_cable_is_a_warning() -> None:
+    with override_settings(ASGI_APPLICATION="django.core.asgi.get_asgi_application"):
+        assert check_ids() == ["turbo_cable.W002"]
+
+
+def test_an_asgi_application_that_cannot_be_imported_is_an_error() -> None:
+    with override_settings(ASGI_APPLICATION="nowhere.asgi.application"):
+        assert check_ids() == ["turbo_cable.E002"]
+
+
+class Middleware:
+    def __init__(self, app: object) -> None:
+        self.app = app
+
+
+def test_middleware_wrapped_around_the_cable_router_is_recognised() -> None:
+    from turbo_cable.asgi import get_asgi_application
+    from turbo_cable.checks import routes_turbo_cable
+
+    assert routes_turbo_cable(Middleware(Middleware(get_asgi_application())))
+    assert not routes_turbo_cable(Middleware(object()))

@@ -18,6 +18,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ("daphne", "uvicorn")
+ALL_SERVERS = (*SERVERS, "runserver")  # runserver: daphne's, through manage.py
 
 
 def free_port() -> int:
@@ -58,10 +59,17 @@ class LiveServer:
                 sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
                 "--no-access-log", "--ws-per-message-deflate", "false",
             ]  # fmt: skip
+        elif kind == "runserver":
+            environment["TURBO_CABLE_TEST_WITH_DAPHNE"] = "1"
+            command = [
+                sys.executable, "-m", "django", "runserver", "--noreload", "--skip-checks",
+                f"127.0.0.1:{self.port}",
+            ]  # fmt: skip
+            app = ""
         else:
             raise ValueError(f"unknown server {kind!r}")
         self.process = subprocess.Popen(
-            [*command, *extra_args, app],
+            [*command, *extra_args, *([app] if app else [])],
             cwd=ROOT,
             env=environment,
             stdout=self.log,

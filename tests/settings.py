@@ -19,7 +19,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "turbo_cable",
     "tests.testapp",
+    "tests.browserapp",
 ]
+if os.environ.get("TURBO_CABLE_TEST_WITH_DAPHNE"):  # for `runserver`, daphne's ASGI one
+    INSTALLED_APPS.insert(0, "daphne")
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "tests.urls"
 ASGI_APPLICATION = "tests.asgi.application"

@@ -8,7 +8,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.cable_client import CableClient
-from tests.servers import LiveServer
+from tests.servers import ALL_SERVERS, LiveServer
 from turbo_cable.streams import signed_stream_name
 
 
@@ -23,6 +23,20 @@ async def test_a_subscriber_receives_what_is_broadcast_to_its_stream(server: Liv
             "stream": stream,
             "data": "<turbo-stream>hello</turbo-stream>",
         }
+
+
+@pytest.mark.parametrize("kind", ALL_SERVERS)
+async def test_the_cable_works_under_every_supported_server(kind: str) -> None:
+    stream = signed_stream_name("every-server")
+    server = await asyncio.to_thread(LiveServer, kind)
+    try:
+        async with await CableClient.connect(server.cable_url) as client:
+            await client.subscribe(stream)
+            await asyncio.to_thread(server.broadcast, "every-server", "hi")
+            assert (await client.receive())["data"] == "hi"
+        assert server.request("GET", "/") == (200, b"django says hello")
+    finally:
+        server.stop()
 
 
 async def test_json_data_arrives_as_json(server: LiveServer) -> None:

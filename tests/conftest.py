@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.redis_support import RedisServer
 from tests.servers import SERVERS, LiveServer, live_server
 
 
@@ -12,3 +13,13 @@ def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     """A daphne, then a uvicorn, server running the test project with default settings."""
     with live_server(request.param) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server of the module's own, on a free loopback port."""
+    running = RedisServer()
+    try:
+        yield running
+    finally:
+        running.stop()

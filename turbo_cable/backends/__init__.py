@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from turbo_cable.backends.base import Backend, BackendUnavailable
+from typing import cast
+
+from turbo_cable.backends.base import Backend, BackendUnavailable, RelayPublisher
 from turbo_cable.conf import CableSettings, get_settings
 
-__all__ = ["Backend", "BackendUnavailable", "create_backend", "get_backend", "reset_backend"]
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "RelayPublisher",
+    "create_backend",
+    "get_backend",
+    "relay_publisher",
+    "reset_backend",
+]
 
 _backend: Backend | None = None
 
@@ -38,11 +48,12 @@ def running_backend() -> Backend | None:
 
 def reset_backend() -> None:
     """Forget the backend (tests, or after settings change)."""
-    global _backend
+    global _backend, _relay
     _backend = None
+    _relay = None
 
 
-def relay_publisher() -> Backend | None:
+def relay_publisher() -> RelayPublisher | None:
     """A backend that publishes across processes from any code, or None for ``memory``.
 
     :mod:`turbo_cable.broadcast` uses it to skip the HTTP hop: with Redis, a
@@ -53,12 +64,12 @@ def relay_publisher() -> Backend | None:
     settings = get_settings()
     if settings.BACKEND == "memory":
         return None
-    running = running_backend()
-    if running is not None:
-        return running
-    if _relay is None:
-        _relay = create_backend(settings)
-    return _relay
+    relay = running_backend()
+    if relay is None:
+        if _relay is None or _relay.settings is not settings:
+            _relay = create_backend(settings)
+        relay = _relay
+    return cast("RelayPublisher", relay)  # every backend but memory offers publish_sync
 
 
 _relay: Backend | None = None

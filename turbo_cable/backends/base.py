@@ -25,6 +25,14 @@ class BackendUnavailable(Exception):
     """The backend cannot take a broadcast now (e.g. Redis is down)."""
 
 
+class RelayPublisher(Protocol):
+    """Publishes across processes from any code, with or without a cable in this process."""
+
+    def publish_sync(self, stream: str, data: Any) -> int: ...
+
+    async def publish(self, stream: str, data: Any) -> int: ...
+
+
 class CableConnection(Protocol):
     last_seen: float
     subscriptions: dict[str, str]  # wire name -> plain name

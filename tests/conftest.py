@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser_support import browser, browser_dependencies, open_tab  # noqa: F401
 from tests.redis_support import RedisServer
 from tests.servers import SERVERS, LiveServer, live_server
 

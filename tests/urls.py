@@ -1,9 +1,9 @@
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse("django says hello")
 
 
-urlpatterns = [path("", home)]
+urlpatterns = [path("", home), path("browser/", include("tests.browserapp.urls"))]

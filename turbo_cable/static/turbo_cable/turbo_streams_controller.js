@@ -1,0 +1,466 @@
+// django-turbo-cable: live Turbo Streams over one WebSocket per page.
+//
+// Every <turbo-cable-stream stream="..."> element on the page (rendered by
+// {% turbo_stream_from %}) subscribes to its stream while it is in the document.
+// One file, no build step, no dependency: load it with <script type="module">.
+// With Turbo on the page, Turbo renders the <turbo-stream> messages; without it,
+// the seven standard actions are applied here. JSON data arrives as a
+// "turbo:stream-message" event on document. When window.Stimulus exists, the
+// file also registers the "turbo-streams" controller.
+(() => {
+  "use strict"
+
+  // Loaded twice (e.g. the app's copy and the project's copy): the first one serves.
+  if (window.TurboCable) return
+
+  const MARKER = "turbo-cable-stream"
+  const RELEASE_DELAY = 1000 // ms a stream stays subscribed after its last marker left
+  const BACKOFF_BASE = 250 // ms before the first reconnect attempt
+  const BACKOFF_CAP = 30000
+  const STALE_AFTER_PINGS = 2 // silent ping intervals before a socket counts as dead
+  const DEFAULT_PING_INTERVAL = 30 // seconds, the server's default
+
+  const log = (level, ...args) => console[level]("turbo-cable:", ...args)
+  const isPreview = () => document.documentElement.hasAttribute("data-turbo-preview")
+
+  function meta(name) {
+    const element = document.head && document.head.querySelector(`meta[name="${name}"]`)
+    return element && element.content ? element.content : null
+  }
+
+  function toWebSocketUrl(value) {
+    const url = new URL(value, window.location.href)
+    if (url.protocol === "http:") url.protocol = "ws:"
+    if (url.protocol === "https:") url.protocol = "wss:"
+    return url.href
+  }
+
+  // -- applying <turbo-stream> elements without Turbo ------------------------------
+
+  function streamTargets(element) {
+    const target = element.getAttribute("target")
+    if (target) {
+      const found = document.getElementById(target)
+      return found ? [found] : []
+    }
+    const targets = element.getAttribute("targets")
+    if (targets) return Array.from(document.querySelectorAll(targets))
+    throw new Error('a <turbo-stream> needs a "target" or "targets" attribute')
+  }
+
+  function templateContent(element) {
+    const template = element.firstElementChild
+    if (template instanceof HTMLTemplateElement) return template.content.cloneNode(true)
+    return document.createDocumentFragment()
+  }
+
+  // Like Turbo: elements whose id reappears in the new content are replaced, not doubled.
+  function removeDuplicates(element, candidates) {
+    const ids = new Set(
+      Array.from(templateContent(element).children, (child) => child.id).filter(Boolean),
+    )
+    for (const candidate of candidates) if (candidate.id && ids.has(candidate.id)) candidate.remove()
+  }
+
+  const children = (targets) => targets.flatMap((target) => Array.from(target.children))
+  const siblings = (targets) =>
+    targets.flatMap((target) => (target.parentElement ? Array.from(target.parentElement.children) : []))
+
+  const ACTIONS = {
+    append(element, targets) {
+      removeDuplicates(element, children(targets))
+      for (const target of targets) target.append(templateContent(element))
+    },
+    prepend(element, targets) {
+      removeDuplicates(element, children(targets))
+      for (const target of targets) target.prepend(templateContent(element))
+    },
+    before(element, targets) {
+      removeDuplicates(element, siblings(targets).filter((node) => !targets.includes(node)))
+      for (const target of targets) target.before(templateContent(element))
+    },
+    after(element, targets) {
+      removeDuplicates(element, siblings(targets).filter((node) => !targets.includes(node)))
+      for (const target of targets) target.after(templateContent(element))
+    },
+    replace(element, targets) {
+      for (const target of targets) target.replaceWith(templateContent(element))
+    },
+    update(element, targets) {
+      for (const target of targets) target.replaceChildren(templateContent(element))
+    },
+    remove(element, targets) {
+      for (const target of targets) target.remove()
+    },
+  }
+
+  function applyStreamElements(html) {
+    const template = document.createElement("template")
+    template.innerHTML = html
+    for (const element of template.content.querySelectorAll("turbo-stream")) {
+      const action = element.getAttribute("action")
+      const perform = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : null
+      if (!perform) {
+        log("warn", `the "${action}" action needs Turbo on the page; skipped`, element)
+        continue
+      }
+      try {
+        perform(element, streamTargets(element))
+      } catch (error) {
+        log("error", "could not apply", element, error)
+      }
+    }
+  }
+
+  function renderStreamHTML(html) {
+    const turbo = window.Turbo
+    if (turbo && typeof turbo.renderStreamMessage === "function") turbo.renderStreamMessage(html)
+    else applyStreamElements(html)
+  }
+
+  // -- the cable: one socket, reference-counted subscriptions ----------------------
+
+  class Cable {
+    constructor() {
+      this.subscriptions = new Map() // wire name -> {stream, name, markers, state, releaseTimer}
+      this.socket = null
+      this.attempts = 0
+      this.reconnectTimer = null
+      this.watchdog = null
+      this.lastTraffic = 0
+      this.markerUrl = null
+      this.markerPingInterval = null
+    }
+
+    get connected() {
+      return Boolean(this.socket && this.socket.readyState === WebSocket.OPEN)
+    }
+
+    get url() {
+      return toWebSocketUrl(meta("turbo-cable-url") || this.markerUrl || "/cable")
+    }
+
+    // Some stream still wants the socket (rejected ones never will again).
+    get wanted() {
+      for (const subscription of this.subscriptions.values()) {
+        if (subscription.state !== "rejected") return true
+      }
+      return false
+    }
+
+    get pingInterval() {
+      const seconds = parseFloat(meta("turbo-cable-ping-interval") || this.markerPingInterval)
+      return seconds > 0 ? seconds : DEFAULT_PING_INTERVAL
+    }
+
+    // A marker entered the document; returns the stream it holds, or null.
+    acquire(marker) {
+      const stream = marker.getAttribute("stream")
+      if (!stream) {
+        log("warn", `a <${MARKER}> without a "stream" attribute was ignored`, marker)
+        return null
+      }
+      let subscription = this.subscriptions.get(stream)
+      if (!subscription) {
+        // A preview shows a cached page: it may keep a stream alive, never start one.
+        if (isPreview()) return null
+        subscription = { stream, name: stream, markers: new Set(), state: "idle", releaseTimer: null }
+        this.subscriptions.set(stream, subscription)
+      }
+      clearTimeout(subscription.releaseTimer)
+      subscription.releaseTimer = null
+      subscription.name = marker.getAttribute("name") || subscription.name
+      subscription.markers.add(marker)
+      this.markerUrl = marker.getAttribute("cable-url") || this.markerUrl
+      this.markerPingInterval = marker.getAttribute("ping-interval") || this.markerPingInterval
+      this.reflect(subscription, marker)
+      if (subscription.state === "idle") this.subscribe(subscription)
+      return stream
+    }
+
+    // A marker left; the stream is dropped only if no marker takes it up again soon,
+    // so a Turbo visit between two pages on one stream never unsubscribes.
+    release(marker, stream) {
+      const subscription = this.subscriptions.get(stream)
+      if (!subscription || !subscription.markers.delete(marker)) return
+      marker.removeAttribute("connected")
+      if (subscription.markers.size === 0) {
+        subscription.releaseTimer = setTimeout(() => this.drop(subscription), RELEASE_DELAY)
+      }
+    }
+
+    drop(subscription) {
+      if (subscription.markers.size || this.subscriptions.get(subscription.stream) !== subscription) return
+      this.subscriptions.delete(subscription.stream)
+      if (subscription.state !== "idle" && subscription.state !== "rejected") {
+        this.send({ type: "unsubscribe", stream: subscription.stream })
+      }
+      if (!this.wanted) this.close()
+    }
+
+    subscribe(subscription) {
+      if (this.send({ type: "subscribe", stream: subscription.stream })) subscription.state = "pending"
+      else this.open()
+    }
+
+    reflect(subscription, marker) {
+      marker.toggleAttribute("connected", subscription.state === "subscribed")
+      marker.toggleAttribute("rejected", subscription.state === "rejected")
+    }
+
+    reflectAll(subscription) {
+      for (const marker of subscription.markers) this.reflect(subscription, marker)
+    }
+
+    // Morphing may strip "connected" from a marker that is still subscribed.
+    restoreMarker(marker, stream) {
+      const subscription = this.subscriptions.get(stream)
+      if (subscription && subscription.markers.has(marker)) this.reflect(subscription, marker)
+    }
+
+    // -- the socket ----------------------------------------------------------------
+
+    open() {
+      if (this.socket || !this.wanted) return
+      clearTimeout(this.reconnectTimer)
+      this.reconnectTimer = null
+      let socket
+      try {
+        socket = new WebSocket(this.url)
+      } catch (error) {
+        log("error", `cannot open the cable at ${this.url}:`, error)
+        return
+      }
+      this.socket = socket
+      this.lastTraffic = Date.now()
+      socket.onopen = () => this.opened(socket)
+      socket.onmessage = (event) => this.received(socket, event)
+      socket.onclose = () => this.closed(socket)
+      this.watch()
+    }
+
+    opened(socket) {
+      if (socket !== this.socket) return
+      this.attempts = 0
+      this.lastTraffic = Date.now()
+      for (const subscription of this.subscriptions.values()) {
+        if (subscription.state !== "rejected") this.subscribe(subscription)
+      }
+    }
+
+    received(socket, event) {
+      if (socket !== this.socket) return
+      this.lastTraffic = Date.now()
+      let frame
+      try {
+        frame = JSON.parse(event.data)
+      } catch {
+        log("warn", "ignored a frame that is not JSON")
+        return
+      }
+      const subscription = frame && this.subscriptions.get(frame.stream)
+      switch (frame && frame.type) {
+        case "ping":
+          this.send({ type: "pong" })
+          break
+        case "subscribed":
+          if (subscription && subscription.state !== "rejected") {
+            subscription.state = "subscribed"
+            this.reflectAll(subscription)
+          }
+          break
+        case "message":
+          if (subscription && subscription.state !== "rejected") this.deliver(subscription, frame.data)
+          break
+        case "reject":
+          if (subscription) {
+            subscription.state = "rejected" // never asked for again on this page
+            this.reflectAll(subscription)
+            log("warn", `the server refused stream "${subscription.name}": ${frame.reason}`)
+            if (!this.wanted) this.close()
+          }
+          break
+        case "error":
+          log("warn", `the server refused a frame: ${frame.reason}`)
+          break
+        // Unknown types are protocol extensions this client does not use.
+      }
+    }
+
+    deliver(subscription, data) {
+      if (typeof data === "string" && /<turbo-stream[\s>]/i.test(data)) {
+        renderStreamHTML(data)
+        return
+      }
+      const detail = { stream: subscription.name, signedStream: subscription.stream, data }
+      document.dispatchEvent(new CustomEvent("turbo:stream-message", { detail, bubbles: true }))
+    }
+
+    closed(socket, { retryNow = false } = {}) {
+      if (socket !== this.socket) return
+      this.socket = null
+      clearInterval(this.watchdog)
+      this.watchdog = null
+      for (const subscription of this.subscriptions.values()) {
+        if (subscription.state === "rejected") continue
+        subscription.state = "idle"
+        this.reflectAll(subscription)
+      }
+      if (!this.wanted) return
+      if (retryNow) this.open()
+      else this.scheduleReconnect()
+    }
+
+    scheduleReconnect() {
+      if (this.reconnectTimer) return
+      const ceiling = Math.min(BACKOFF_CAP, BACKOFF_BASE * 2 ** this.attempts)
+      const delay = ceiling / 2 + (Math.random() * ceiling) / 2 // jitter spreads a crowd out
+      this.attempts += 1
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null
+        this.open()
+      }, delay)
+    }
+
+    // No traffic (not even a ping) for two ping intervals: the socket is dead
+    // even if the browser has not noticed yet.
+    get stale() {
+      return Date.now() - this.lastTraffic > STALE_AFTER_PINGS * this.pingInterval * 1000
+    }
+
+    watch() {
+      clearInterval(this.watchdog)
+      const every = Math.max(250, (this.pingInterval * 1000) / 4)
+      this.watchdog = setInterval(() => {
+        if (this.socket && this.stale) this.abandon({ retryNow: false })
+      }, every)
+    }
+
+    abandon(options) {
+      const socket = this.socket
+      if (!socket) return
+      socket.onopen = socket.onmessage = socket.onclose = null
+      try {
+        socket.close()
+      } catch {
+        // already closing
+      }
+      this.closed(socket, options)
+    }
+
+    // Back online or visible again: check the socket now rather than at the next timer.
+    wake() {
+      if (this.socket) {
+        if (this.stale) this.abandon({ retryNow: true })
+        return
+      }
+      this.open()
+    }
+
+    close() {
+      clearTimeout(this.reconnectTimer)
+      this.reconnectTimer = null
+      this.attempts = 0
+      const socket = this.socket
+      if (!socket) return
+      socket.onopen = socket.onmessage = socket.onclose = null
+      this.socket = null
+      clearInterval(this.watchdog)
+      this.watchdog = null
+      socket.close(1000)
+    }
+
+    send(frame) {
+      if (!this.connected) return false
+      this.socket.send(JSON.stringify(frame))
+      return true
+    }
+  }
+
+  const cable = new Cable()
+
+  // -- the marker element ------------------------------------------------------------
+
+  class StreamSourceElement extends HTMLElement {
+    static get observedAttributes() {
+      return ["stream", "connected"]
+    }
+
+    constructor() {
+      super()
+      this.heldStream = undefined // undefined: not in the document; null: holds nothing
+    }
+
+    connectedCallback() {
+      this.removeAttribute("connected") // a copy from Turbo's cache may carry a stale one
+      this.heldStream = cable.acquire(this)
+    }
+
+    disconnectedCallback() {
+      if (this.heldStream) cable.release(this, this.heldStream)
+      this.heldStream = undefined
+    }
+
+    attributeChangedCallback(name, oldValue, newValue) {
+      if (this.heldStream === undefined || oldValue === newValue) return
+      if (name === "stream") {
+        if (this.heldStream) cable.release(this, this.heldStream)
+        this.heldStream = cable.acquire(this)
+      } else if (name === "connected" && newValue === null && this.heldStream) {
+        cable.restoreMarker(this, this.heldStream)
+      }
+    }
+  }
+
+  // -- the optional Stimulus controller ----------------------------------------------
+
+  // Shaped like a Stimulus 3 controller without importing Stimulus: markers do the
+  // subscribing; connecting the controller (e.g. after a Turbo visit) wakes the cable.
+  class TurboStreamsController {
+    static shouldLoad = true
+    static afterLoad() {}
+
+    constructor(context) {
+      this.context = context
+    }
+
+    get element() {
+      return this.context.scope.element
+    }
+
+    get valueDescriptorMap() {
+      return {}
+    }
+
+    initialize() {}
+
+    connect() {
+      cable.wake()
+    }
+
+    disconnect() {}
+  }
+
+  let registeredWith = null
+  function registerWithStimulus() {
+    const application = window.Stimulus
+    if (!application || typeof application.register !== "function" || registeredWith === application) {
+      return
+    }
+    registeredWith = application
+    application.register("turbo-streams", TurboStreamsController)
+  }
+
+  // -- start --------------------------------------------------------------------------
+
+  window.TurboCable = { cable, registerWithStimulus, MARKER }
+  if (!customElements.get(MARKER)) customElements.define(MARKER, StreamSourceElement)
+  window.addEventListener("online", () => cable.wake())
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") cable.wake()
+  })
+  registerWithStimulus()
+  // Stimulus may start after this file runs (scripts later in the page).
+  document.addEventListener("DOMContentLoaded", registerWithStimulus)
+  window.addEventListener("load", registerWithStimulus)
+})()

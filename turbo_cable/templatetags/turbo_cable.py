@@ -1,0 +1,89 @@
+"""``{% turbo_stream_from %}`` and ``{% turbo_cable_meta %}``: what the JS client reads.
+
+``{% turbo_stream_from "room" room %}`` renders one ``<turbo-cable-stream>`` marker.
+The marker carries everything the client needs (signed stream name, cable URL, ping
+interval), so one tag makes a page live; ``{% turbo_cable_meta %}`` puts the cable URL
+and ping interval in ``<head>`` for pages that want them there (it wins over markers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.template.base import FilterExpression, Parser, Token
+from django.template.context import Context
+from django.urls import get_script_prefix
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from turbo_cable.conf import get_settings
+from turbo_cable.streams import stream_name, wire_stream_name
+
+register = template.Library()
+
+MARKER = "turbo-cable-stream"
+
+
+def cable_url() -> str:
+    """``CABLE_URL``, else ``CABLE_PATH`` under the script prefix; the client picks ws/wss."""
+    settings = get_settings()
+    if settings.CABLE_URL:
+        return settings.CABLE_URL
+    return get_script_prefix().rstrip("/") + settings.CABLE_PATH
+
+
+def ping_interval() -> str:
+    return f"{get_settings().PING_INTERVAL:g}"
+
+
+def stream_source(*streamables: Any) -> SafeString:
+    """The marker element for one stream built from ``streamables`` (turbo-rails semantics)."""
+    wire = wire_stream_name(*streamables)
+    plain = stream_name(*streamables)
+    return format_html(
+        '<{} stream="{}"{} cable-url="{}" ping-interval="{}"></{}>',
+        MARKER,
+        wire,
+        format_html(' name="{}"', plain) if plain != wire else "",
+        cable_url(),
+        ping_interval(),
+        MARKER,
+    )
+
+
+class StreamSourceNode(template.Node):
+    def __init__(self, parts: list[FilterExpression]) -> None:
+        self.parts = parts
+
+    def render(self, context: Context) -> str:
+        values = [part.resolve(context) for part in self.parts]
+        try:
+            return stream_source(*values)
+        except (TypeError, ValueError) as error:
+            given = " ".join(part.token for part in self.parts)
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"{{% turbo_stream_from {given} %}}: {error}") from error
+
+
+@register.tag
+def turbo_stream_from(parser: Parser, token: Token) -> StreamSourceNode:
+    """``{% turbo_stream_from part [part ...] %}``: subscribe the page to one stream."""
+    bits = token.split_contents()
+    if len(bits) < 2:
+        raise template.TemplateSyntaxError(
+            f"{{% {bits[0]} %}} needs at least one part of a stream name, "
+            f'e.g. {{% {bits[0]} "room" room %}}.'
+        )
+    return StreamSourceNode([parser.compile_filter(bit) for bit in bits[1:]])
+
+
+@register.simple_tag
+def turbo_cable_meta() -> SafeString:
+    """``<meta>`` tags with the cable URL and ping interval, for the page's ``<head>``."""
+    return format_html(
+        '<meta name="turbo-cable-url" content="{}">'
+        '<meta name="turbo-cable-ping-interval" content="{}">',
+        cable_url(),
+        ping_interval(),
+    )

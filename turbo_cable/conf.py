@@ -56,6 +56,11 @@ class CableSettings:
         port = os.environ.get("TURBO_CABLE_PORT") or os.environ.get("PORT") or "8000"
         return f"http://127.0.0.1:{port}{self.BROADCAST_PATH}"
 
+    @property
+    def broadcast_url_is_explicit(self) -> bool:
+        """True when the env var or the setting names the URL, rather than it being derived."""
+        return bool(os.environ.get("TURBO_CABLE_BROADCAST_URL") or self.BROADCAST_URL)
+
 
 def _is_path(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("/") and " " not in value

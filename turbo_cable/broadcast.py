@@ -1,0 +1,302 @@
+"""Delivering broadcasts to the cable, from any Django code, sync or async.
+
+Where a broadcast goes:
+
+1. ``BACKEND`` is not ``"memory"``: straight to the relaying backend (e.g. Redis),
+   which reaches every process, so no HTTP hop is needed.
+2. The cable runs in this very process on the memory backend, and the broadcast URL
+   was not configured (neither ``TURBO_CABLE_BROADCAST_URL`` nor ``BROADCAST_URL``):
+   straight to this process's backend, which is what the endpoint would do with it.
+   An explicitly configured URL is always honoured, since it may name another process.
+3. Otherwise: ``POST`` to the broadcast URL over a kept-alive connection (one per
+   thread), with ``BROADCAST_TIMEOUT`` for connect and read, reconnecting once when
+   a kept-alive connection turns out to be stale.
+
+Failures never raise: they are logged as a WARNING naming the stream and the reason,
+and the function returns ``False``. ``True`` means the cable accepted the broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import logging
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any, NamedTuple, cast
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
+
+from turbo_cable.backends import Backend, relay_publisher, running_backend
+from turbo_cable.conf import CableSettings, get_settings
+from turbo_cable.streams import stream_name
+from turbo_cable.suppression import broadcasts_suppressed
+
+__all__ = [
+    "Broadcast",
+    "abroadcast",
+    "abroadcast_json",
+    "broadcast",
+    "broadcast_json",
+    "close_connections",
+]
+
+logger = logging.getLogger("turbo_cable")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class Broadcast(NamedTuple):
+    """One broadcast: the plain stream name and its data (HTML or any JSON value)."""
+
+    stream: str
+    data: Any
+
+
+class DeliveryRefused(Exception):
+    """The cable answered, but did not take the broadcast."""
+
+
+# -- public API --------------------------------------------------------------------
+
+
+def broadcast(stream: Any, html: str) -> bool:
+    """Send Turbo Stream HTML to ``stream`` (a name, a model, or a tuple of parts)."""
+    return _deliver(_stream(stream), _html(html))
+
+
+def broadcast_json(stream: Any, data: Any) -> bool:
+    """Send any JSON value to ``stream``, for custom clients."""
+    return _deliver(_stream(stream), data)
+
+
+async def abroadcast(stream: Any, html: str) -> bool:
+    """:func:`broadcast` for async code."""
+    return await _adeliver(_stream(stream), _html(html))
+
+
+async def abroadcast_json(stream: Any, data: Any) -> bool:
+    """:func:`broadcast_json` for async code."""
+    return await _adeliver(_stream(stream), data)
+
+
+def close_connections() -> None:
+    """Close this thread's kept-alive connections (e.g. before forking)."""
+    for connection in getattr(_local, "connections", {}).values():
+        connection.close()
+    _local.connections = {}
+
+
+# -- capturing, for turbo_cable.testing -------------------------------------------------
+
+_captures: list[list[Broadcast]] = []
+_captures_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def intercepting(captured: list[Broadcast] | None = None) -> Iterator[list[Broadcast]]:
+    """Record broadcasts made by any thread into ``captured`` instead of delivering them."""
+    if captured is None:
+        captured = []
+    with _captures_lock:
+        _captures.append(captured)
+    try:
+        yield captured
+    finally:
+        with _captures_lock:
+            _captures[:] = [c for c in _captures if c is not captured]
+
+
+def _intercepted(stream: str, data: Any) -> bool:
+    with _captures_lock:
+        for captured in _captures:
+            captured.append(Broadcast(stream, data))
+        return bool(_captures)
+
+
+# -- routing --------------------------------------------------------------------------
+
+
+def _stream(stream: Any) -> str:
+    if isinstance(stream, list | tuple):
+        return stream_name(*stream)
+    return stream_name(stream)
+
+
+def _html(html: Any) -> str:
+    if not isinstance(html, str):
+        raise TypeError(f"Turbo Stream HTML must be a string; got {type(html).__name__}.")
+    return str(html)
+
+
+def _body(stream: str, data: Any) -> bytes:
+    return _encode({"stream": stream, "data": data}).encode()
+
+
+def _in_process_backend(settings: CableSettings) -> Backend | None:
+    if settings.broadcast_url_is_explicit:
+        return None
+    return running_backend()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, DeliveryRefused | TimeoutError):
+        return str(exc) or "timed out"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+_spawned: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]) -> None:
+    """Sync code running on the cable's own loop cannot wait for it: queue the send."""
+    task = loop.create_task(coroutine)
+    _spawned.add(task)
+    task.add_done_callback(_spawned.discard)
+
+
+def _check_size(body: bytes, settings: CableSettings) -> None:
+    if len(body) > settings.MAX_BROADCAST_SIZE:
+        raise DeliveryRefused(f"body is larger than {settings.MAX_BROADCAST_SIZE} bytes")
+
+
+def _as_received(data: Any, body: bytes) -> Any:
+    """``data`` as the endpoint would see it after a JSON round trip."""
+    return data if isinstance(data, str) else json.loads(body)["data"]
+
+
+def _deliver(stream: str, data: Any) -> bool:
+    if broadcasts_suppressed():
+        return False
+    if _intercepted(stream, data):
+        return True
+    body = _body(stream, data)
+    settings = get_settings()
+    try:
+        if settings.BACKEND != "memory":
+            publisher = cast(Any, relay_publisher())
+            loop = getattr(publisher, "loop", None)
+            if loop is not None and loop is _current_loop():
+                _spawn(loop, publisher.publish(stream, data))
+            else:
+                publisher.publish_sync(stream, data)
+            return True
+        backend = _in_process_backend(settings)
+        if backend is None:
+            _post(body, settings)
+            return True
+        _check_size(body, settings)
+        assert backend.loop is not None
+        publish = backend.publish(stream, _as_received(data, body))
+        if backend.loop is _current_loop():
+            _spawn(backend.loop, publish)
+        else:
+            future = asyncio.run_coroutine_threadsafe(publish, backend.loop)
+            future.result(timeout=settings.BROADCAST_TIMEOUT)
+    except Exception as exc:
+        logger.warning("broadcast to stream %r failed: %s", stream, _reason(exc))
+        return False
+    return True
+
+
+async def _adeliver(stream: str, data: Any) -> bool:
+    if broadcasts_suppressed():
+        return False
+    if _intercepted(stream, data):
+        return True
+    body = _body(stream, data)
+    settings = get_settings()
+    try:
+        if settings.BACKEND != "memory":
+            publisher = cast(Any, relay_publisher())
+            loop = getattr(publisher, "loop", None)
+            await _on_loop(loop, publisher.publish(stream, data), settings)
+            return True
+        backend = _in_process_backend(settings)
+        if backend is None:
+            await sync_to_async(_post, thread_sensitive=False)(body, settings)
+            return True
+        _check_size(body, settings)
+        await _on_loop(backend.loop, backend.publish(stream, _as_received(data, body)), settings)
+    except Exception as exc:
+        logger.warning("broadcast to stream %r failed: %s", stream, _reason(exc))
+        return False
+    return True
+
+
+async def _on_loop(
+    loop: asyncio.AbstractEventLoop | None,
+    coroutine: Coroutine[Any, Any, Any],
+    settings: CableSettings,
+) -> None:
+    """Await ``coroutine`` on ``loop``, which may belong to another thread."""
+    if loop is None or loop is asyncio.get_running_loop() or loop.is_closed():
+        await coroutine
+        return
+    future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+    await asyncio.wait_for(asyncio.wrap_future(future), settings.BROADCAST_TIMEOUT)
+
+
+# -- HTTP -------------------------------------------------------------------------------
+
+_local = threading.local()
+_ConnectionKey = tuple[str, str, int, float]
+
+
+def _connection(key: _ConnectionKey) -> http.client.HTTPConnection:
+    connections: dict[_ConnectionKey, http.client.HTTPConnection] = (
+        getattr(_local, "connections", None) or {}
+    )
+    _local.connections = connections
+    connection = connections.get(key)
+    if connection is None:
+        scheme, host, port, timeout = key
+        factory = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        connection = connections[key] = factory(host, port, timeout=timeout)
+    return connection
+
+
+def _post(body: bytes, settings: CableSettings) -> None:
+    """POST one broadcast; raises on any failure."""
+    url = urlsplit(settings.broadcast_url)
+    default_port = 443 if url.scheme == "https" else 80
+    host, port = url.hostname or "127.0.0.1", url.port or default_port
+    key = (url.scheme, host, port, float(settings.BROADCAST_TIMEOUT))
+    path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+    headers = {"Content-Type": "application/json"}
+    if settings.BROADCAST_TOKEN:
+        headers["Authorization"] = f"Bearer {settings.BROADCAST_TOKEN}"
+    for attempt in range(2):
+        connection = _connection(key)
+        reused = connection.sock is not None
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+        except ConnectionError:
+            connection.close()
+            if reused and attempt == 0:
+                continue  # the server closed an idle kept-alive connection: reconnect once
+            raise
+        except BaseException:
+            connection.close()
+            raise
+        if response.status != 200:
+            raise DeliveryRefused(f"HTTP {response.status}: {_error_reason(payload)}")
+        return
+
+
+def _error_reason(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload)["error"])
+    except (ValueError, KeyError, TypeError):
+        return payload[:200].decode("utf-8", "replace") or "no reason given"

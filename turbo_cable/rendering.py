@@ -1,0 +1,119 @@
+"""From a model instance to ``<turbo-stream>`` HTML: DOM ids, templates, content.
+
+The defaults follow turbo-rails: an instance is ``<model_name>_<pk>`` in the page,
+its collection is the plural of its name, and it renders with the template
+``<app_label>/_<model_name>.html``, where it is in the context under its model name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db.models import Model
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS, turbo_stream_tag
+
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def dom_id(instance: Model, prefix: str | None = None) -> str:
+    """``message_1``, ``edit_message_1``; ``new_message`` while it is unsaved."""
+    name = instance._meta.model_name
+    if instance.pk is None:
+        return f"{prefix or 'new'}_{name}"
+    return f"{prefix}_{name}_{instance.pk}" if prefix else f"{name}_{instance.pk}"
+
+
+def collection_id(model: type[Model] | Model) -> str:
+    """The id of the element listing a model's instances: its plural name as an id.
+
+    Taken from ``verbose_name_plural`` without translation, so that a page's
+    element ids never depend on the active language: ``BlogPost`` -> ``blog_posts``.
+    """
+    with translation.override(None):
+        plural = str(model._meta.verbose_name_plural)
+    return _NOT_A_WORD.sub("_", plural.lower()).strip("_") or f"{model._meta.model_name}s"
+
+
+def default_template(model: type[Model] | Model) -> str:
+    """``<app_label>/_<model_name>.html``, the template an instance renders with."""
+    return f"{model._meta.app_label}/_{model._meta.model_name}.html"
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendering:
+    """What goes into the ``<template>``: a template with a context, or given HTML."""
+
+    template: str | Sequence[str] | None = None
+    context: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    html: str | None = None
+    render: bool = True
+
+    @classmethod
+    def for_instance(
+        cls,
+        instance: Model,
+        *,
+        template: str | Sequence[str] | None = None,
+        partial: str | Sequence[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+        html: str | None = None,
+        render: bool = True,
+    ) -> Rendering:
+        """The turbo-rails defaults, overridden by whatever the caller passed."""
+        if template is not None and partial is not None:
+            raise TypeError("Pass template or partial (a synonym), not both.")
+        if html is not None:
+            if not isinstance(html, str):
+                raise TypeError(f"html must be a string; got {type(html).__name__}.")
+            return cls(html=html)
+        if not render:
+            return cls(render=False)
+        chosen = template if template is not None else partial
+        merged = {instance._meta.model_name: instance, **(context or {})}
+        return cls(template=chosen or default_template(instance), context=merged)
+
+    def content(self) -> str:
+        if self.html is not None:
+            return self.html
+        if not self.render or self.template is None:
+            return ""
+        return render_to_string(self.template, dict(self.context))
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamAction:
+    """One broadcast to be made: where it goes, what it does, what it carries."""
+
+    stream: str
+    action: str
+    target: str | None = None
+    targets: str | None = None
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    rendering: Rendering | None = None
+
+    def __post_init__(self) -> None:
+        if self.action in CONTENTLESS_ACTIONS and self.rendering is not None:
+            raise ValueError(f"The {self.action!r} action carries no content.")
+
+    def to_html(self) -> str:
+        content = self.rendering.content() if self.rendering is not None else ""
+        return turbo_stream_tag(
+            self.action,
+            target=self.target,
+            targets=self.targets,
+            content=content,
+            attributes=self.attributes,
+        )
+
+
+def resolve_target(target: Any) -> str | None:
+    """Targets may be given as model instances, which stand for their DOM id."""
+    if isinstance(target, Model):
+        return dom_id(target)
+    return None if target is None else str(target)

@@ -23,7 +23,11 @@ $(VENV6)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
+	@test -d .js/node_modules/@hotwired/turbo || ! command -v npm >/dev/null || \
+	  npm install --silent --prefix .js @hotwired/turbo@8 --no-audit --no-fund || \
+	  echo "Turbo could not be fetched; the sample runs without it."
 	$(VENV)/bin/python manage.py migrate --noinput
+	$(VENV)/bin/python manage.py seed
 	$(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)
 
 install-system:
@@ -41,5 +45,22 @@ test-django6: $(VENV6)/.installed install-system
 
 test: lint test-django52 test-django6
 
+# The benchmarks get their own environment, so the test one stays lean.
+VENVBENCH := .venv-bench
+BENCH_ARGS ?=
+
+$(VENVBENCH)/.installed: setup.cfg pyproject.toml benchmarks/package-lock.json
+	$(PYTHON) -m venv $(VENVBENCH)
+	$(VENVBENCH)/bin/pip install -q --upgrade pip
+	$(VENVBENCH)/bin/pip install -q -e '.[bench,daphne,uvicorn]' 'django>=5.2,<6.0'
+	cd benchmarks && npm ci --no-audit --no-fund
+	touch $@
+
+bench: $(VENVBENCH)/.installed install-system
+	$(VENVBENCH)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+bench-smoke: $(VENV)/.installed install-system
+	$(VENV)/bin/python -m pytest tests/test_bench_smoke.py
+
 clean:
-	rm -rf $(VENV) $(VENV6) *.egg-info
+	rm -rf $(VENV) $(VENV6) .venv-bench *.egg-info

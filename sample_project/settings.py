@@ -18,12 +18,14 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.staticfiles",
     "turbo_cable",
+    "sample_project.showcase",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "turbo_cable.middleware.TurboCableMiddleware",
 ]
 
 ROOT_URLCONF = "sample_project.urls"
@@ -34,7 +36,13 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",
+                "sample_project.showcase.context_processors.turbo",
+            ]
+        },
     }
 ]
 
@@ -47,8 +55,11 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "static/"
+# `make run` fetches Turbo from the npm registry when it can; the sample works without it.
+TURBO_DIST = BASE_DIR.parent / ".js" / "node_modules" / "@hotwired" / "turbo" / "dist"
+STATICFILES_DIRS = [("vendor/turbo", TURBO_DIST)] if TURBO_DIST.is_dir() else []
 
-TURBO_CABLE = {
+TURBO_CABLE: dict[str, object] = {
     "BACKEND": os.environ.get("TURBO_CABLE_BACKEND", "memory"),
 }
 if os.environ.get("TURBO_CABLE_BROADCAST_URL"):

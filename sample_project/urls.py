@@ -1,9 +1,16 @@
-from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from sample_project.showcase import views
 
-def index(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("django-turbo-cable sample project")
-
-
-urlpatterns = [path("", index, name="index")]
+urlpatterns = [
+    path("", views.counter, name="counter"),
+    path("increment/", views.increment, name="increment"),
+    path("scores/", views.scores, name="scores"),
+    path("scores/add/", views.add_score, name="add-score"),
+    path("scores/<int:pk>/update/", views.update_score, name="update-score"),
+    path("scores/<int:pk>/delete/", views.delete_score, name="delete-score"),
+    path("progress/", views.progress_page, name="progress"),
+    path("progress/start/", views.start_progress, name="start-progress"),
+    path("notes/", views.notes, name="notes"),
+    path("notes/add/", views.add_note, name="add-note"),
+]

@@ -6,4 +6,8 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse("django says hello")
 
 
-urlpatterns = [path("", home), path("browser/", include("tests.browserapp.urls"))]
+urlpatterns = [
+    path("", home),
+    path("browser/", include("tests.browserapp.urls")),
+    path("testapp/", include("tests.testapp.urls")),
+]

@@ -284,8 +284,9 @@ def _post(body: bytes, settings: CableSettings) -> None:
             payload = response.read()
         except ConnectionError:
             connection.close()
-            if reused and attempt == 0:
-                continue  # the server closed an idle kept-alive connection: reconnect once
+            if reused and attempt == 0:  # the server closed an idle kept-alive connection
+                logger.debug("kept-alive connection to %s:%s was closed; reconnecting", host, port)
+                continue
             raise
         except BaseException:
             connection.close()

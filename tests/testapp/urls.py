@@ -1,0 +1,8 @@
+from django.urls import path
+
+from tests.testapp import views
+
+urlpatterns = [
+    path("comments/", views.create_comment),
+    path("announce/", views.announce),
+]

@@ -48,7 +48,7 @@ def deliver_later(action: StreamAction, instance: Model | None) -> None:
 # -- django.tasks ------------------------------------------------------------------------
 
 
-def run_broadcast(payload: Payload) -> None:
+def broadcast_task(payload: Payload) -> None:
     """What the worker runs: re-load, render, deliver (or drop if the instance is gone)."""
     action = _action(payload)
     if action is None:
@@ -62,13 +62,16 @@ try:
     from django.tasks.backends.immediate import ImmediateBackend
     from django.tasks.signals import task_finished, task_started
 except ImportError:  # Django < 6.0
-    broadcast_task: Any = None
+    queued_broadcast: Any = None
 else:
     try:
-        broadcast_task = _task(run_broadcast)
+        # A worker finds the task by the function's import path, so that name must
+        # hold the Task itself.
+        broadcast_task = _task(broadcast_task)  # type: ignore[assignment]
+        queued_broadcast = broadcast_task
     except Exception:  # e.g. TASKS has no "default" backend: deliver at once instead
         logger.debug("no default task backend; _later broadcasts are delivered at once")
-        broadcast_task = None
+        queued_broadcast = None
 
     _open_batches: dict[str, Any] = {}
 
@@ -85,13 +88,13 @@ else:
 
 
 def _queueing_task() -> Any:
-    if broadcast_task is None:
+    if queued_broadcast is None:
         return None
     try:
-        backend = broadcast_task.get_backend()
+        backend = queued_broadcast.get_backend()
     except Exception:
         return None
-    return None if isinstance(backend, ImmediateBackend) else broadcast_task
+    return None if isinstance(backend, ImmediateBackend) else queued_broadcast
 
 
 # -- payloads ----------------------------------------------------------------------------

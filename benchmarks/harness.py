@@ -1,0 +1,226 @@
+"""One benchmark run against one target: the scenarios, and what is sampled around them.
+
+The Node.js load generator holds the sockets and times every delivery; this side
+starts the server, tells the generator what to do step by step, and reads the
+server's RSS and CPU time (user + system, via psutil) between the steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import resource
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.targets import Target
+
+HERE = Path(__file__).resolve().parent
+MIB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    """Sizes of the scenarios; ``Scale.full()`` is the published one."""
+
+    idle: tuple[int, ...] = (1000, 5000, 10000)
+    hold_seconds: float = 5.0
+    ping_interval: float = 1.0
+    rate_subscribers: int = 1000
+    rate_streams: int = 10
+    rate_per_s: int = 100
+    rate_seconds: float = 10.0
+    fanout_subscribers: int = 5000
+    fanout_broadcasts: int = 50
+    payload_bytes: int = 500
+    drain_seconds: float = 120.0
+
+    @classmethod
+    def scaled(cls, factor: float) -> Scale:
+        full = cls()
+        return cls(
+            idle=tuple(max(10, int(n * factor)) for n in full.idle),
+            hold_seconds=max(1.5, full.hold_seconds * min(1.0, factor * 10)),
+            rate_subscribers=max(10, int(full.rate_subscribers * factor)),
+            rate_seconds=max(1.0, full.rate_seconds * min(1.0, factor * 10)),
+            fanout_subscribers=max(10, int(full.fanout_subscribers * factor)),
+            drain_seconds=max(10.0, full.drain_seconds * min(1.0, factor * 10)),
+        )
+
+
+def raise_open_file_limit(needed: int) -> None:
+    """10,000 sockets on each side need more descriptors than the usual soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard == resource.RLIM_INFINITY else min(hard, max(soft, needed))
+    if wanted > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        raise RuntimeError(f"need {needed} open files, the hard limit allows {soft}")
+
+
+def ensure_load_generator() -> None:
+    """Install the generator's one npm dependency (``ws``) the first time."""
+    if (HERE / "node_modules" / "ws").is_dir():
+        return
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise RuntimeError("the load generator needs Node.js and npm (apt-get install nodejs npm)")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+
+
+class LoadGenerator:
+    """The Node.js process; ``ask`` sends one command and waits for its answer."""
+
+    def __init__(self, cable_url: str, broadcast_url: str) -> None:
+        self.process = subprocess.Popen(
+            ["node", str(HERE / "loadgen.mjs"), cable_url, broadcast_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.stats = psutil.Process(self.process.pid)
+        self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"load generator exited with {self.process.wait()}")
+        answer: dict[str, Any] = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"load generator failed: {answer['error']}")
+        return answer
+
+    def ask(self, cmd: str, **options: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"cmd": cmd, **options}) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def cpu_seconds(self) -> float:
+        times = self.stats.cpu_times()
+        return float(times.user + times.system)
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Sampler:
+    """CPU time and RSS of the server process."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+
+    def rss(self) -> int:
+        return int(self.process.memory_info().rss)
+
+    def cpu_seconds(self) -> float:
+        times = self.process.cpu_times()
+        return float(times.user + times.system)
+
+
+def _post(url: str, stream: str, data: str) -> None:
+    body = json.dumps({"stream": stream, "data": data}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def _measured_broadcast(loadgen: LoadGenerator, server: Sampler, **options: Any) -> dict[str, Any]:
+    cpu, client_cpu, started = server.cpu_seconds(), loadgen.cpu_seconds(), time.monotonic()
+    result = loadgen.ask("broadcast", **options)
+    wall = time.monotonic() - started
+    server_cpu = server.cpu_seconds() - cpu
+    client_share = (loadgen.cpu_seconds() - client_cpu) / wall
+    delivered = max(1, result["received"])
+    return {
+        **result,
+        "server_cpu_s": server_cpu,
+        "server_cpu_ms_per_1k": server_cpu / delivered * 1e6,
+        "server_cpu_share": server_cpu / wall,
+        "client_cpu_share": client_share,
+        "client_bound": client_share > 0.9,
+    }
+
+
+def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]:
+    """Every scenario against one freshly started server."""
+    raise_open_file_limit(max(scale.idle) + 1000)
+    server = target.start(scale.ping_interval)
+    result: dict[str, Any] = {"target": target.name}
+    loadgen = None
+    try:
+        sampler = Sampler(server.pid)
+        _post(server.broadcast_url, "warm-up", "x")  # load the broadcast path's code
+        time.sleep(1.0)
+        result["idle_rss"] = sampler.rss()
+        loadgen = LoadGenerator(server.cable_url, server.broadcast_url)
+
+        opened = 0
+        for count in scale.idle:
+            answer = loadgen.ask("connect", count=count - opened, prefix="idle", streams=10)
+            opened = answer["open"]
+            time.sleep(0.5)
+            result[f"rss_{count}"] = sampler.rss()
+            result[f"open_{count}"] = opened
+            log(f"  {target.name}: {opened} idle connections, RSS {sampler.rss() / MIB:.1f} MiB")
+        held = loadgen.ask("hold", seconds=scale.hold_seconds)
+        result["held"] = held
+        result["held_rss"] = sampler.rss()
+        loadgen.ask("close")
+
+        loadgen.ask(
+            "connect", count=scale.rate_subscribers, prefix="rate", streams=scale.rate_streams
+        )
+        result["rate"] = _measured_broadcast(
+            loadgen,
+            sampler,
+            prefix="rate",
+            streams=scale.rate_streams,
+            count=int(scale.rate_per_s * scale.rate_seconds),
+            rate=scale.rate_per_s,
+            size=scale.payload_bytes,
+            drain=scale.drain_seconds,
+        )
+        log(f"  {target.name}: rate {_brief(result['rate'])}")
+        loadgen.ask("close")
+
+        loadgen.ask("connect", count=scale.fanout_subscribers, prefix="fanout", streams=1)
+        result["fanout"] = _measured_broadcast(
+            loadgen,
+            sampler,
+            prefix="fanout",
+            streams=1,
+            count=scale.fanout_broadcasts,
+            rate=0,
+            size=scale.payload_bytes,
+            drain=scale.drain_seconds,
+        )
+        log(f"  {target.name}: fan-out {_brief(result['fanout'])}")
+        loadgen.ask("close")
+    finally:
+        if loadgen is not None:
+            loadgen.stop()
+        server.stop()
+    return result
+
+
+def _brief(run: dict[str, Any]) -> str:
+    return (
+        f"{run['received']}/{run['expected']} delivered, {run['deliveries_per_s']:.0f}/s, "
+        f"p50 {run['p50_ms']:.1f} ms, p99 {run['p99_ms']:.1f} ms, "
+        f"CPU {run['server_cpu_ms_per_1k']:.1f} ms/1k"
+    )

@@ -1,0 +1,176 @@
+// Load generator for the cable benchmarks: many WebSocket clients and one broadcaster.
+//
+// Driven by the Python harness over stdin/stdout, one JSON object per line each way,
+// so that the harness can sample the server between steps. Every broadcast carries
+// the time it was sent, so each delivery's latency is measured on one clock.
+import http from "node:http";
+import { performance } from "node:perf_hooks";
+import readline from "node:readline";
+import WebSocket from "ws";
+
+const [cableUrl, broadcastUrl] = process.argv.slice(2);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const target = new URL(broadcastUrl);
+
+const sockets = [];
+const byStream = new Map(); // stream -> number of open subscribers
+let pings = 0;
+let closedUnexpectedly = 0;
+let run = null; // the broadcast run being measured
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const reply = (payload) => process.stdout.write(`${JSON.stringify(payload)}\n`);
+
+function onFrame(raw) {
+  const frame = JSON.parse(raw.toString());
+  if (frame.type === "message") {
+    if (run === null) return;
+    const data = frame.data;
+    const sent = Number(data.slice(2, data.indexOf(";")));
+    const at = now();
+    if (run.received < run.latencies.length) run.latencies[run.received] = at - sent;
+    run.received += 1;
+    run.lastReceived = at;
+    if (run.received >= run.expected && run.done) run.done();
+  } else if (frame.type === "ping") {
+    pings += 1;
+    this.send('{"type":"pong"}');
+  }
+}
+
+function open(stream) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(cableUrl, { perMessageDeflate: false, handshakeTimeout: 30000 });
+    let subscribed = false;
+    ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", stream })));
+    ws.on("message", function first(raw) {
+      const frame = JSON.parse(raw.toString());
+      if (frame.type !== "subscribed") return;
+      subscribed = true;
+      ws.off("message", first);
+      ws.on("message", onFrame);
+      ws.stream = stream;
+      sockets.push(ws);
+      byStream.set(stream, (byStream.get(stream) || 0) + 1);
+      resolve(true);
+    });
+    ws.on("close", () => {
+      if (subscribed && !ws.closing) {
+        closedUnexpectedly += 1;
+        byStream.set(stream, byStream.get(stream) - 1);
+      }
+      if (!subscribed) resolve(false);
+    });
+    ws.on("error", () => {
+      if (!subscribed) resolve(false);
+    });
+  });
+}
+
+async function connect({ count, prefix, streams, concurrency = 100 }) {
+  const started = now();
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < count) {
+      const stream = `${prefix}-${next % streams}`;
+      next += 1;
+      if (!(await open(stream))) failed += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { open: sockets.length, failed, seconds: (now() - started) / 1000 };
+}
+
+async function hold({ seconds }) {
+  const before = pings;
+  const lost = closedUnexpectedly;
+  await sleep(seconds * 1000);
+  return { open: sockets.length - closedUnexpectedly, pings: pings - before, dropped: closedUnexpectedly - lost };
+}
+
+async function closeAll() {
+  const closing = sockets.map(
+    (ws) =>
+      new Promise((resolve) => {
+        ws.closing = true;
+        if (ws.readyState === WebSocket.CLOSED) return resolve();
+        ws.once("close", resolve);
+        ws.close();
+        setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 5000);
+      }),
+  );
+  await Promise.all(closing);
+  sockets.length = 0;
+  byStream.clear();
+  closedUnexpectedly = 0;
+  return { open: 0 };
+}
+
+function post(body) {
+  return new Promise((resolve) => {
+    const request = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode));
+      },
+    );
+    request.on("error", () => resolve(0));
+    request.end(body);
+  });
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
+}
+
+async function broadcast({ prefix, streams, count, rate, size, drain }) {
+  const padding = "x".repeat(size);
+  let expected = 0;
+  for (let i = 0; i < count; i += 1) expected += byStream.get(`${prefix}-${i % streams}`) || 0;
+  run = { expected, received: 0, latencies: new Float64Array(expected), lastReceived: 0, done: null };
+  const finished = new Promise((resolve) => (run.done = resolve));
+  const started = now();
+  let failedPosts = 0;
+  for (let i = 0; i < count; i += 1) {
+    if (rate > 0) {
+      const due = started + (i * 1000) / rate;
+      if (due > now()) await sleep(due - now());
+    }
+    const data = `t=${now()};s=${i};${padding}`.slice(0, Math.max(size, 40));
+    const status = await post(JSON.stringify({ stream: `${prefix}-${i % streams}`, data }));
+    if (status !== 200) failedPosts += 1;
+  }
+  const sentSeconds = (now() - started) / 1000;
+  if (run.received < expected) await Promise.race([finished, sleep(drain * 1000)]);
+  const received = run.received;
+  const latencies = run.latencies.slice(0, Math.min(received, expected)).sort();
+  const seconds = ((run.lastReceived || now()) - started) / 1000;
+  run = null;
+  return {
+    expected, received, lost: Math.max(0, expected - received), failed_posts: failedPosts,
+    seconds, send_seconds: sentSeconds, deliveries_per_s: received / seconds,
+    p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99),
+    max_ms: latencies.length ? latencies[latencies.length - 1] : null,
+  };
+}
+
+const commands = { connect, hold, close: closeAll, broadcast };
+const input = readline.createInterface({ input: process.stdin });
+input.on("line", async (line) => {
+  const { cmd, ...options } = JSON.parse(line);
+  try {
+    reply({ cmd, ...(await commands[cmd](options)) });
+  } catch (error) {
+    reply({ cmd, error: String(error && error.stack ? error.stack : error) });
+  }
+});
+input.on("close", () => process.exit(0));
+reply({ ready: true });

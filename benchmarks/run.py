@@ -1,0 +1,110 @@
+"""``python -m benchmarks.run``: every target, one after another, and a markdown table.
+
+All targets run in the same invocation with identical parameters, so compare the
+ratios between rows rather than absolute figures from different days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import MIB, Scale, ensure_load_generator, run_target
+from benchmarks.targets import DEFAULT_TARGETS, ROOT, TARGETS
+
+RESULTS = ROOT / "benchmarks" / "results"
+FLOOR = "floor-websockets"
+
+
+def run(names: list[str], scale: Scale, log: Any = print) -> list[dict[str, Any]]:
+    ensure_load_generator()
+    results = []
+    for name in names:
+        log(f"{name}:")
+        results.append(run_target(TARGETS[name], scale, log))
+    return results
+
+
+def _kib_per_connection(result: dict[str, Any], count: int) -> float:
+    return (result[f"rss_{count}"] - result["idle_rss"]) / 1024 / max(1, result[f"open_{count}"])
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _ratio(value: float, reference: float | None) -> str:
+    return "-" if not reference else f"{value / reference:.2f}x"
+
+
+def table(results: list[dict[str, Any]], scale: Scale) -> str:
+    """The published table; CPU ratios are relative to the floor when it ran."""
+    small, middle, large = scale.idle
+    floor = next((r for r in results if r["target"] == FLOOR), None)
+
+    def cpu_floor(run: str) -> float | None:
+        return None if floor is None else floor[run]["server_cpu_ms_per_1k"]
+
+    lines = [
+        f"| target | idle RSS MiB | KiB/conn @{small} | KiB/conn @{middle} "
+        f"| {large} held (RSS MiB, open, pings) "
+        f"| {scale.rate_subscribers} subs: p50 / p99 ms, lost | CPU ms/1k deliveries (vs floor) "
+        f"| {scale.fanout_subscribers} fan-out: deliveries/s, p50 / p99 ms, lost "
+        "| CPU ms/1k deliveries (vs floor) | client CPU (rate, fan-out) |",
+        "|---" * 10 + "|",
+    ]
+    for r in results:
+        rate, fanout, held = r["rate"], r["fanout"], r["held"]
+        flags = "".join(" (client-bound)" for run in (rate, fanout) if run["client_bound"])
+        lines.append(
+            f"| {r['target']} | {r['idle_rss'] / MIB:.1f} "
+            f"| {_kib_per_connection(r, small):.1f} | {_kib_per_connection(r, middle):.1f} "
+            f"| {r['held_rss'] / MIB:.0f}, {held['open']}, {held['pings']} "
+            f"| {_ms(rate['p50_ms'])} / {_ms(rate['p99_ms'])}, {rate['lost']} "
+            f"| {rate['server_cpu_ms_per_1k']:.1f} "
+            f"({_ratio(rate['server_cpu_ms_per_1k'], cpu_floor('rate'))}) "
+            f"| {fanout['deliveries_per_s']:,.0f}, {_ms(fanout['p50_ms'])} / "
+            f"{_ms(fanout['p99_ms'])}, {fanout['lost']} "
+            f"| {fanout['server_cpu_ms_per_1k']:.1f} "
+            f"({_ratio(fanout['server_cpu_ms_per_1k'], cpu_floor('fanout'))}) "
+            f"| {rate['client_cpu_share']:.0%}, {fanout['client_cpu_share']:.0%}{flags} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario size")
+    parser.add_argument(
+        "--targets", default=",".join(DEFAULT_TARGETS), help=f"any of {', '.join(TARGETS)}"
+    )
+    options = parser.parse_args(argv)
+    names = [name.strip() for name in options.targets.split(",") if name.strip()]
+    unknown = [name for name in names if name not in TARGETS]
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(unknown)}")
+    scale = Scale() if options.scale == 1.0 else Scale.scaled(options.scale)
+    started = datetime.datetime.now(datetime.UTC)
+    results = run(names, scale, log=lambda line: print(line, file=sys.stderr, flush=True))
+    RESULTS.mkdir(exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    document = {
+        "date": started.isoformat(),
+        "command": " ".join(sys.argv),
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "scale": scale.__dict__,
+        "results": results,
+    }
+    Path(RESULTS / f"{stamp}.json").write_text(json.dumps(document, indent=2))
+    print(f"{started:%Y-%m-%d}, scale {options.scale}, Python {platform.python_version()}\n")
+    print(table(results, scale))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

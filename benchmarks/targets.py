@@ -1,0 +1,140 @@
+"""The servers under test, each started the same way: one process on a free loopback port."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+UVICORN = ("-m", "uvicorn", "--no-access-log", "--log-level", "warning")
+UVICORN_FAST = (*UVICORN, "--ws-per-message-deflate", "false")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """How to start one server; ``{port}`` and ``{http_port}`` are filled in at start."""
+
+    name: str
+    args: tuple[str, ...]
+    settings_module: str | None = None
+    separate_http_port: bool = False
+
+    def start(self, ping_interval: float) -> Server:
+        return Server(self, ping_interval)
+
+
+def _uvicorn(app: str, *extra: str) -> tuple[str, ...]:
+    return (*UVICORN_FAST, *extra, "--host", "127.0.0.1", "--port", "{port}", app)
+
+
+def _daphne(app: str) -> tuple[str, ...]:
+    return ("-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", "{port}", app)
+
+
+TURBO_APP = "sample_project.asgi:application"
+CHANNELS_APP = "benchmarks.channels_peer.asgi:application"
+TURBO_SETTINGS = "benchmarks.turbo_settings"
+CHANNELS_SETTINGS = "benchmarks.channels_peer.settings"
+
+TARGETS = {
+    target.name: target
+    for target in (
+        Target("turbo-uvicorn", _uvicorn(TURBO_APP), TURBO_SETTINGS),
+        Target("turbo-daphne", _daphne(TURBO_APP), TURBO_SETTINGS),
+        Target("channels-uvicorn", _uvicorn(CHANNELS_APP), CHANNELS_SETTINGS),
+        Target("channels-daphne", _daphne(CHANNELS_APP), CHANNELS_SETTINGS),
+        Target(
+            "floor-websockets",
+            ("-m", "benchmarks.floor", "{port}", "{http_port}", "{ping}"),
+            separate_http_port=True,
+        ),
+        # The other WebSocket implementations uvicorn offers, to pick the fastest.
+        Target("turbo-uvicorn-legacy", _uvicorn(TURBO_APP, "--ws", "websockets"), TURBO_SETTINGS),
+        Target("turbo-uvicorn-wsproto", _uvicorn(TURBO_APP, "--ws", "wsproto"), TURBO_SETTINGS),
+    )
+}
+DEFAULT_TARGETS = (
+    "turbo-uvicorn",
+    "turbo-daphne",
+    "channels-uvicorn",
+    "channels-daphne",
+    "floor-websockets",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _accepting(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class Server:
+    """A running target; ``stop()`` ends it and everything it started."""
+
+    def __init__(self, target: Target, ping_interval: float) -> None:
+        self.target = target
+        self.port = free_port()
+        self.http_port = free_port() if target.separate_http_port else self.port
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115  (lives as long as the server)
+            prefix=f"bench-{target.name}-", suffix=".log", delete=False
+        )
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env["TURBO_CABLE_PING_INTERVAL"] = str(ping_interval)
+        if target.settings_module:
+            env["DJANGO_SETTINGS_MODULE"] = target.settings_module
+        values = {"port": self.port, "http_port": self.http_port, "ping": ping_interval}
+        args = [arg.format(**values) for arg in target.args]
+        self.process = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self._wait_until_serving()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def cable_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/cable"
+
+    @property
+    def broadcast_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/_broadcast"
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def _wait_until_serving(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.target.name} exited at start-up:\n{self.output()}")
+            if _accepting(self.port) and _accepting(self.http_port):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.target.name} did not start in {timeout}s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,0 +1,74 @@
+"""The benchmark suite, run small, so that ``make bench`` cannot rot between releases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from benchmarks.harness import Scale
+from benchmarks.run import run, table
+from benchmarks.targets import DEFAULT_TARGETS
+
+SMOKE = Scale(
+    idle=(20, 40, 60),
+    hold_seconds=1.5,
+    ping_interval=0.5,
+    rate_subscribers=20,
+    rate_streams=4,
+    rate_per_s=50,
+    rate_seconds=1.0,
+    fanout_subscribers=40,
+    fanout_broadcasts=10,
+    payload_bytes=500,
+    drain_seconds=10.0,
+)
+
+
+@pytest.fixture(scope="module")
+def results() -> list[dict[str, Any]]:
+    return run(list(DEFAULT_TARGETS), SMOKE, log=lambda line: None)
+
+
+def test_every_target_of_the_published_table_runs(results: list[dict[str, Any]]) -> None:
+    assert [r["target"] for r in results] == list(DEFAULT_TARGETS)
+    rendered = table(results, SMOKE)
+    assert all(name in rendered for name in DEFAULT_TARGETS)
+    assert rendered.count("\n") == len(DEFAULT_TARGETS) + 1
+
+
+def test_every_target_holds_every_idle_connection(results: list[dict[str, Any]]) -> None:
+    for r in results:
+        assert [r[f"open_{n}"] for n in SMOKE.idle] == list(SMOKE.idle), r["target"]
+        assert r["held"]["open"] == SMOKE.idle[-1], r["target"]
+        assert r["held"]["dropped"] == 0, r["target"]
+
+
+def test_the_cable_and_the_floor_ping_every_held_connection(
+    results: list[dict[str, Any]],
+) -> None:
+    for r in results:
+        if not r["target"].startswith("channels"):  # the Channels peer has no keep-alive
+            assert r["held"]["pings"] >= SMOKE.idle[-1], r["target"]
+
+
+def test_no_target_loses_a_broadcast(results: list[dict[str, Any]]) -> None:
+    for r in results:
+        for scenario in ("rate", "fanout"):
+            run_ = r[scenario]
+            assert run_["failed_posts"] == 0, (r["target"], scenario)
+            assert run_["expected"] > 0, (r["target"], scenario)
+            assert run_["received"] == run_["expected"], (r["target"], scenario)
+            assert run_["lost"] == 0, (r["target"], scenario)
+
+
+def test_figures_are_measured_and_plausible(results: list[dict[str, Any]]) -> None:
+    for r in results:
+        assert 5 * 2**20 < r["idle_rss"] < 500 * 2**20, r["target"]
+        assert r[f"rss_{SMOKE.idle[-1]}"] > 0, r["target"]
+        for scenario in ("rate", "fanout"):
+            run_ = r[scenario]
+            assert 0 <= run_["p50_ms"] <= run_["p99_ms"] <= run_["max_ms"] < 10_000
+            assert run_["deliveries_per_s"] > 0
+            assert run_["server_cpu_s"] >= 0
+            assert run_["client_cpu_share"] >= 0

@@ -29,11 +29,11 @@ def pair(redis_server: RedisServer) -> Iterator[tuple[LiveServer, LiveServer]]:
 
 
 def publish_from_a_script(redis_server: RedisServer, stream: str, data: object) -> str:
-    """Broadcast from a separate Python process that runs no server and no cable."""
+    """``turbo_cable.broadcast`` in a separate process with no server and no cable."""
     script = (
         "import django; django.setup()\n"
-        "from turbo_cable.backends import relay_publisher\n"
-        f"print(relay_publisher().publish_sync({stream!r}, {data!r}))\n"
+        "from turbo_cable.broadcast import broadcast_json\n"
+        f"print(broadcast_json({stream!r}, {data!r}))\n"
     )
     env = {
         **os.environ,
@@ -76,7 +76,7 @@ async def test_a_broadcast_from_a_process_without_a_cable_reaches_both_servers(
     ):
         await on_first.subscribe(stream)
         await on_second.subscribe(stream)
-        assert publish_from_a_script(redis_server, "from-a-worker", {"done": 3}) == "0"
+        assert publish_from_a_script(redis_server, "from-a-worker", {"done": 3}) == "True"
         for client in (on_first, on_second):
             assert await client.receive() == {
                 "type": "message",
@@ -155,3 +155,10 @@ async def test_no_redis_subscription_is_left_once_every_client_has_left(
     for client in clients:
         await client.close()
     assert await eventually(lambda: redis_server.channels() == []), redis_server.channels()
+
+
+def test_each_server_says_at_start_up_that_it_relays_through_redis(
+    pair: tuple[LiveServer, LiveServer], redis_server: RedisServer
+) -> None:
+    for server in pair:
+        assert f"relays broadcasts through Redis at {redis_server.url}" in server.output()

@@ -1,4 +1,4 @@
-"""System checks: bad ``TURBO_CABLE`` values, and an ASGI application without the cable."""
+"""System checks: bad ``TURBO_CABLE`` values, an unusable Redis, an ASGI app without the cable."""
 
 from __future__ import annotations
 
@@ -19,6 +19,45 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
         Error(problem, hint="See the settings table in README.rst.", id="turbo_cable.E001")
         for problem in validate(raw_settings())
     ]
+
+
+@register()
+def check_redis_backend(**kwargs: Any) -> list[CheckMessage]:
+    """A Redis ``BACKEND`` needs the redis extra and a URL that names a database."""
+    raw = raw_settings()
+    if validate(raw) or raw.get("BACKEND", "memory") == "memory":
+        return []  # bad values are check_settings' to report
+    try:
+        from turbo_cable.backends.redis import redis_location, redis_url_problem
+    except ImportError:
+        return [
+            Error(
+                "TURBO_CABLE['BACKEND'] is a Redis URL but the redis package is not installed.",
+                hint="pip install 'django-turbo-cable[redis]'",
+                id="turbo_cable.E003",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    problem = redis_url_problem(raw["BACKEND"])
+    if problem:
+        where = redis_location(raw["BACKEND"])
+        messages.append(
+            Error(
+                f"TURBO_CABLE['BACKEND'] {where!r} is not a usable Redis URL: {problem}.",
+                hint="e.g. redis://127.0.0.1:6379/0 or unix:///run/redis.sock?db=0",
+                id="turbo_cable.E004",
+            )
+        )
+    if raw.get("REDIS_PREFIX") == "":
+        messages.append(
+            Warning(
+                "TURBO_CABLE['REDIS_PREFIX'] is empty, so the cable's channels mix with "
+                "those of every other app on the same Redis.",
+                hint="Keep the default 'turbo_cable:' or use one prefix per app.",
+                id="turbo_cable.W003",
+            )
+        )
+    return messages
 
 
 def routes_turbo_cable(application: Any, depth: int = 0) -> bool:

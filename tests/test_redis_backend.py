@@ -1,0 +1,173 @@
+"""The Redis backend from a process without a cable, its message format, and its checks."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.test import override_settings
+
+from tests.redis_support import RedisServer
+from tests.servers import free_port
+from turbo_cable.backends import BackendUnavailable, relay_publisher
+from turbo_cable.backends.redis import decode_broadcast, encode_broadcast
+from turbo_cable.checks import check_redis_backend
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def configure() -> Iterator[Callable[..., None]]:
+    """Sets ``TURBO_CABLE`` for the rest of the test."""
+    applied: list[override_settings] = []
+
+    def apply(**values: object) -> None:
+        override = override_settings(TURBO_CABLE=values)
+        override.enable()
+        applied.append(override)
+
+    yield apply
+    for override in reversed(applied):
+        override.disable()
+
+
+@pytest.fixture
+def listener(redis_server: RedisServer) -> Iterator[redis.client.PubSub]:
+    """A plain Redis client listening to every channel, as another process would."""
+    with redis_server.client() as client, client.pubsub() as pubsub:
+        pubsub.psubscribe("*")
+        assert pubsub.get_message(timeout=5)["type"] == "psubscribe"
+        yield pubsub
+
+
+def next_message(pubsub: redis.client.PubSub) -> dict[str, Any]:
+    message = pubsub.get_message(timeout=5)
+    assert message is not None, "nothing was published"
+    return message
+
+
+def test_a_sync_broadcast_is_published_once_as_json_on_the_prefixed_channel(
+    configure: Callable[..., None], redis_server: RedisServer, listener: redis.client.PubSub
+) -> None:
+    configure(BACKEND=redis_server.url, REDIS_PREFIX="shop:")
+    publisher = relay_publisher()
+    assert publisher is not None
+    assert publisher.publish_sync("room:é", {"n": 1}) == 0  # no socket in this process
+    message = next_message(listener)
+    assert message["channel"] == "shop:room:é".encode()
+    assert json.loads(message["data"]) == {"stream": "room:é", "data": {"n": 1}}
+    assert listener.get_message(timeout=0.2) is None
+
+
+def test_apps_with_different_prefixes_share_one_redis_apart(
+    configure: Callable[..., None], redis_server: RedisServer, listener: redis.client.PubSub
+) -> None:
+    channels = []
+    for prefix in ("one:", "two:"):
+        configure(BACKEND=redis_server.url, REDIS_PREFIX=prefix)
+        relay_publisher().publish_sync("news", "<p>hi</p>")  # type: ignore[union-attr]
+        channels.append(next_message(listener)["channel"])
+    assert channels == [b"one:news", b"two:news"]
+
+
+async def test_an_async_broadcast_from_a_loop_without_a_cable_is_published(
+    configure: Callable[..., None], redis_server: RedisServer, listener: redis.client.PubSub
+) -> None:
+    configure(BACKEND=redis_server.url)
+    publisher = relay_publisher()
+    assert publisher is not None
+    assert await publisher.publish("jobs", "done") == 0
+    assert json.loads(next_message(listener)["data"]) == {"stream": "jobs", "data": "done"}
+
+
+def test_a_sync_broadcast_fails_fast_without_leaking_the_password(
+    configure: Callable[..., None],
+) -> None:
+    port = free_port()  # nothing listens there
+    configure(BACKEND=f"redis://:hunter2@127.0.0.1:{port}/0")
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailable) as failure:
+        relay_publisher().publish_sync("jobs", "lost")  # type: ignore[union-attr]
+    assert time.monotonic() - started < 1.5
+    assert f"Redis at redis://127.0.0.1:{port}/0 did not take the broadcast" in str(failure.value)
+    assert "hunter2" not in str(failure.value)
+
+
+def test_a_sync_broadcast_to_a_hung_redis_fails_within_a_bounded_time(
+    configure: Callable[..., None], redis_server: RedisServer
+) -> None:
+    configure(BACKEND=redis_server.url)
+    assert redis_server.process is not None
+    redis_server.process.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
+    try:
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            relay_publisher().publish_sync("jobs", "lost")  # type: ignore[union-attr]
+        assert time.monotonic() - started < 1.5
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+
+
+def test_the_memory_backend_has_no_relay_publisher(configure: Callable[..., None]) -> None:
+    configure()
+    assert relay_publisher() is None
+
+
+@pytest.mark.parametrize(
+    "stream", ["plain", "漢字 🚀", "lone \ud800 surrogate", "x" * 10_000, "*?[glob]"]
+)
+def test_any_stream_name_survives_the_trip_through_redis(stream: str) -> None:
+    data = {"html": "<p>é</p>", "n": [1, None]}
+    assert decode_broadcast(encode_broadcast(stream, data)) == (stream, data)
+
+
+@pytest.mark.parametrize(
+    "message", [b"not json", b"[]", b'{"data": 1}', b'{"stream": 1, "data": 1}', b'{"stream": "s"}']
+)
+def test_a_foreign_message_on_our_channel_is_refused(message: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011  (any ValueError: the message is ignored)
+        decode_broadcast(message)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("redis://127.0.0.1:notaport/0", "Port could not be cast to integer"),
+        ("redis://127.0.0.1:6379/cache", "the database 'cache' is not a number"),
+        ("redis://127.0.0.1:6379/0?db=x", "Invalid value for 'db'"),
+        ("unix://", "it names no socket path"),
+    ],
+)
+def test_a_redis_url_that_cannot_work_is_a_check_error(
+    configure: Callable[..., None], url: str, problem: str
+) -> None:
+    configure(BACKEND=url)
+    [error] = check_redis_backend()
+    assert error.id == "turbo_cable.E004"
+    assert problem in error.msg
+
+
+def test_the_check_names_the_url_without_its_password(configure: Callable[..., None]) -> None:
+    configure(BACKEND="redis://user:hunter2@127.0.0.1:6379/cache")
+    [error] = check_redis_backend()
+    assert "'redis://127.0.0.1:6379/cache'" in error.msg
+    assert "hunter2" not in error.msg
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "rediss://:pw@cache.example:6380/2", "unix:///run/r.sock"]
+)
+def test_a_usable_redis_url_passes_the_check(configure: Callable[..., None], url: str) -> None:
+    configure(BACKEND=url)
+    assert check_redis_backend() == []
+
+
+def test_an_empty_prefix_is_a_check_warning(configure: Callable[..., None]) -> None:
+    configure(BACKEND="redis://127.0.0.1:6379/0", REDIS_PREFIX="")
+    [warning] = check_redis_backend()
+    assert warning.id == "turbo_cable.W003"

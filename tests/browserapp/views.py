@@ -31,6 +31,7 @@ def page(request: HttpRequest) -> HttpResponse:
             "turbo": _flag(request, "turbo"),
             "stimulus": _flag(request, "stimulus"),
             "meta": _flag(request, "meta"),
+            "morph": _flag(request, "morph"),
         },
     )
 

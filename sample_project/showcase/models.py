@@ -32,7 +32,8 @@ class Score(Broadcastable, models.Model):
     name = models.CharField(max_length=100)
     points = models.IntegerField(default=0)
 
-    broadcasts_to = "scores"
+    # Create, update and delete all go to the one stream the board page listens to.
+    broadcasts_to = {"stream": lambda score: "scores"}
 
     class Meta:
         ordering = ["pk"]
@@ -46,7 +47,7 @@ class Note(Broadcastable, models.Model):
 
     text = models.CharField(max_length=200)
 
-    broadcasts_refreshes_to = "notes"
+    broadcasts_refreshes = "notes"
 
     class Meta:
         ordering = ["-pk"]

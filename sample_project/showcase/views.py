@@ -40,7 +40,7 @@ def add_score(request: HttpRequest) -> HttpResponse:
 @require_POST
 def update_score(request: HttpRequest, pk: int) -> HttpResponse:
     score = get_object_or_404(Score, pk=pk)
-    score.points += int(request.POST.get("delta", "1") or 1)
+    score.points += 1
     score.save()
     return redirect("scores")
 

@@ -1,0 +1,114 @@
+"""The sample project, started exactly as ``make run`` starts it, driven in Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser_support import OpenTab, Tab
+from tests.servers import ROOT, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+
+class SampleServer:
+    def __init__(self, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.port, self.process, self.log = port, process, log
+        self.url = f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleServer]:
+    """``make run`` on a free port, with this test run's virtualenv and a fresh database."""
+    folder = tmp_path_factory.mktemp("sample")
+    port, log = free_port(), folder / "make-run.log"
+    venv = Path(sys.prefix)
+    env = {**os.environ, "PORT": str(port), "SAMPLE_DB": str(folder / "db.sqlite3")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["make", "-s", "-o", f"{venv}/.installed", "run", f"VENV={venv}"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = SampleServer(port, process, log)
+    try:
+        deadline = time.monotonic() + 120
+        while "Quit the server with" not in log.read_text(errors="replace"):
+            assert process.poll() is None, f"make run failed:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"make run did not start:\n{log.read_text()}"
+            time.sleep(0.2)
+        yield server
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(15)
+
+
+async def two_tabs(open_tab: OpenTab, url: str) -> tuple[Tab, Tab]:
+    """The same page in two browser contexts, like two people at two computers."""
+    return await open_tab(url, wait_connected=1), await open_tab(url, wait_connected=1)
+
+
+async def test_the_counter_updates_in_the_other_window(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    alice, bob = await two_tabs(open_tab, sample.url + "/")
+    before = int(await bob.text("#counter-value"))
+    await alice.page.click("#increment")
+    await bob.wait_for_text("#counter-value", str(before + 1))
+    await alice.wait_for_text("#counter-value", str(before + 1))
+    await bob.page.click("#increment")
+    await alice.wait_for_text("#counter-value", str(before + 2))
+
+
+async def test_scores_are_appended_replaced_and_removed_live(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    alice, bob = await two_tabs(open_tab, sample.url + "/scores/")
+    await alice.page.fill("input[name=name]", "Margaret")
+    await alice.page.fill("input[name=points]", "40")
+    await alice.page.click("#add-score")
+    await bob.wait_for_text("#scores li", "Margaret: 40")
+
+    row = bob.page.locator("#scores li", has_text="Margaret")
+    score_id = await row.get_attribute("id")
+    assert score_id is not None
+    assert score_id.startswith("score_")
+    await alice.page.click(f"#{score_id} button.plus")
+    await bob.wait_for_text(f"#{score_id}", "Margaret: 41")
+
+    await bob.page.click(f"#{score_id} button.delete")
+    for tab in (alice, bob):
+        await tab.page.wait_for_selector(f"#{score_id}", state="detached")
+
+
+async def test_the_progress_bar_follows_the_background_job(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    alice, bob = await two_tabs(open_tab, sample.url + "/progress/")
+    await alice.page.click("#start-job")
+    for tab in (alice, bob):
+        await tab.wait_for_text("#progress-label", "Done")
+        assert await tab.page.locator("#progress-bar").evaluate("bar => bar.style.width") == "100%"
+
+
+async def test_notes_refresh_other_pages_by_morphing(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    alice, bob = await two_tabs(open_tab, sample.url + "/notes/")
+    assert "Turbo loaded" in await bob.text("nav"), "make run should have fetched Turbo"
+    await bob.page.evaluate("window.heading = document.querySelector('h1')")
+    await alice.page.fill("input[name=text]", "morph me")
+    await alice.page.click("#add-note")
+    await bob.wait_for_text("#notes", "morph me")
+    # A morph keeps the elements; a reload or a plain Turbo render would replace them.
+    assert await bob.page.evaluate("document.querySelector('h1') === window.heading")

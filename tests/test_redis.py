@@ -13,17 +13,21 @@ import pytest
 from tests.cable_client import CableClient
 from tests.redis_support import PREFIX, RedisServer, eventually
 from tests.servers import ROOT, LiveServer, live_server
+from tests.test_broadcast_full_path import migrated_database, post_form
 from turbo_cable.streams import signed_stream_name
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture(scope="module")
-def pair(redis_server: RedisServer) -> Iterator[tuple[LiveServer, LiveServer]]:
+def pair(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
     settings = {"BACKEND": redis_server.url}
+    env = {"TURBO_CABLE_TEST_DB": migrated_database(tmp_path_factory.mktemp("redis-pair"))}
     with (
-        live_server("uvicorn", settings=settings) as first,
-        live_server("uvicorn", settings=settings) as second,
+        live_server("uvicorn", settings=settings, env=env) as first,
+        live_server("uvicorn", settings=settings, env=env) as second,
     ):
         yield first, second
 
@@ -83,6 +87,37 @@ async def test_a_broadcast_from_a_process_without_a_cable_reaches_both_servers(
                 "stream": stream,
                 "data": {"done": 3},
             }
+
+
+async def test_a_model_saved_in_a_sync_view_on_one_server_updates_sockets_on_both(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    first, second = pair
+    stream = signed_stream_name("comments")
+    async with (
+        await CableClient.connect(first.cable_url) as on_first,
+        await CableClient.connect(second.cable_url) as on_second,
+    ):
+        await on_first.subscribe(stream)
+        await on_second.subscribe(stream)
+        status, _ = post_form(second, "/testapp/comments/", {"body": "shared"})
+        assert status == 201, second.output()
+        for client in (on_first, on_second):
+            assert (await client.receive())["data"] == (
+                '<turbo-stream action="append" target="comments">'
+                "<template><li>shared</li></template></turbo-stream>"
+            )
+
+
+async def test_an_async_view_on_one_server_broadcasts_to_sockets_on_the_other(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    first, second = pair
+    async with await CableClient.connect(first.cable_url) as client:
+        await client.subscribe(signed_stream_name("announcements"))
+        status, body = second.request("GET", "/testapp/announce/?text=tea")
+        assert (status, json.loads(body)) == (200, {"delivered": True}), second.output()
+        assert (await client.receive())["data"] == {"text": "tea"}
 
 
 async def test_the_publishing_server_delivers_to_its_own_clients_through_redis_too(

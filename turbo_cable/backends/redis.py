@@ -16,6 +16,7 @@ subscribes again to every stream that still has local subscribers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -182,21 +183,27 @@ class RedisBackend(Backend):
     def publish_sync(self, stream: str, data: Any) -> int:
         """:meth:`publish` for sync code in any thread (management commands, task workers)."""
         message = encode_broadcast(stream, data)
-        local = self.hub.subscriber_count(stream)
+        local = self._local_count(stream)
         echoed = self._hears(stream)
         try:
             self._blocking_client().publish(self.channel(stream), message)
         except REDIS_ERRORS as exc:
-            self._deliver_from_any_thread(stream, data, local)
+            self._deliver_from_any_thread(stream, data)
             raise self._unavailable(exc, local) from exc
         if not echoed:
-            self._deliver_from_any_thread(stream, data, local)
+            self._deliver_from_any_thread(stream, data)
         return local
 
-    def _deliver_from_any_thread(self, stream: str, data: Any, local: int) -> None:
+    def _local_count(self, stream: str) -> int:
+        try:
+            return self.hub.subscriber_count(stream)
+        except RuntimeError:  # the loop's thread changed the hub under us; the count is a hint
+            return 0
+
+    def _deliver_from_any_thread(self, stream: str, data: Any) -> None:
         loop = self.loop
-        if not local or loop is None or loop.is_closed():
-            return
+        if loop is None or loop.is_closed():
+            return  # no cable in this process: nobody local to deliver to
         try:
             on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
@@ -204,7 +211,8 @@ class RedisBackend(Backend):
         if on_loop:
             self.hub.deliver(stream, data)
         else:
-            loop.call_soon_threadsafe(self.hub.deliver, stream, data)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self.hub.deliver, stream, data)
 
     def _unavailable(self, exc: BaseException, local: int) -> BackendUnavailable:
         reason = str(exc) or type(exc).__name__

@@ -65,11 +65,12 @@ class Tab:
     def messages(self, kind: str) -> list[str]:
         return [message.text for message in self.console if message.type == kind]
 
-    async def wait_connected(self, count: int = 1) -> None:
+    async def wait_connected(self, count: int = 1, timeout: float | None = None) -> None:
         """Until ``count`` markers are subscribed (the client marks them ``connected``)."""
         await self.page.wait_for_function(
             "count => document.querySelectorAll('turbo-cable-stream[connected]').length >= count",
             arg=count,
+            timeout=timeout,
         )
 
     async def wait_disconnected(self) -> None:

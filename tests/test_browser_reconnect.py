@@ -1,0 +1,85 @@
+"""The page gets its streams back after the server restarts, or was not there at first."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser_support import OpenTab, Tab
+from tests.servers import LiveServer, free_port, live_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+QUICK_PINGS = {"PING_INTERVAL": 1, "IDLE_TIMEOUT": 2.5}
+
+
+def update_box(text: str) -> str:
+    return f'<turbo-stream action="update" target="box"><template>{text}</template></turbo-stream>'
+
+
+async def receives(tab: Tab, server: LiveServer, stream: str, text: str) -> None:
+    assert server.broadcast(stream, update_box(text)) == (200, {"recipients": 1})
+    await tab.wait_for_text("#box", text)
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "daphne"])
+async def test_after_a_server_restart_the_page_reconnects_and_receives_again(
+    kind: str, open_tab: OpenTab
+) -> None:
+    server = LiveServer(kind, settings=QUICK_PINGS)
+    try:
+        tab = await open_tab(f"{server.http_url}/browser/page/?streams=a,b", wait_connected=2)
+        await receives(tab, server, "a", "before the restart")
+        server.stop()
+        await tab.wait_disconnected()
+        server = LiveServer(kind, settings=QUICK_PINGS, port=server.port)
+        await tab.wait_connected(2)
+        await receives(tab, server, "a", "after the restart")
+        await receives(tab, server, "b", "on every stream")
+    finally:
+        server.stop()
+
+
+async def test_a_refused_first_connection_is_retried_until_the_cable_is_up(
+    open_tab: OpenTab,
+) -> None:
+    cable_port = free_port()
+    settings = {**QUICK_PINGS, "CABLE_URL": f"ws://127.0.0.1:{cable_port}/cable"}
+    with live_server("uvicorn", settings=settings) as pages:
+        tab = await open_tab(f"{pages.http_url}/browser/page/?streams=late")
+        await tab.page.wait_for_function("() => TurboCable.cable.attempts >= 2")
+        assert await tab.page.locator("turbo-cable-stream[connected]").count() == 0
+        with live_server("uvicorn", settings=QUICK_PINGS, port=cable_port) as cable:
+            await tab.wait_connected(1)
+            await receives(tab, cable, "late", "connected at last")
+
+
+async def test_a_silent_socket_is_abandoned_and_coming_online_reconnects_at_once(
+    open_tab: OpenTab,
+) -> None:
+    with live_server("uvicorn", settings=QUICK_PINGS) as server:
+        tab = await open_tab(f"{server.http_url}/browser/page/?streams=net", wait_connected=1)
+        context = tab.page.context
+        await context.set_offline(True)  # frames stop flowing; the socket does not close
+        # Two ping intervals without a frame: the client gives the socket up by itself.
+        await tab.wait_disconnected()
+        # Push the next retry far away, so only the "online" event can explain a quick return.
+        await tab.page.evaluate("TurboCable.cable.attempts = 8")
+        await tab.page.wait_for_function("() => TurboCable.cable.attempts >= 9")
+        await context.set_offline(False)
+        await tab.wait_connected(1, timeout=5000)  # the next retry was 15 s or more away
+        await receives(tab, server, "net", "back online")
+
+
+async def test_a_tab_becoming_visible_reconnects_at_once(open_tab: OpenTab) -> None:
+    server = LiveServer("uvicorn", settings=QUICK_PINGS)
+    try:
+        tab = await open_tab(f"{server.http_url}/browser/page/?streams=seen", wait_connected=1)
+        await tab.page.evaluate("TurboCable.cable.attempts = 8")
+        server.stop()
+        await tab.wait_disconnected()
+        server = LiveServer("uvicorn", settings=QUICK_PINGS, port=server.port)
+        await tab.page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        await tab.wait_connected(1, timeout=5000)  # the next retry was 15 s or more away
+        await receives(tab, server, "seen", "visible again")
+    finally:
+        server.stop()

@@ -1,8 +1,11 @@
 """One WebSocket connection to the cable: handshake, subscriptions and its outgoing queue.
 
-Every connection has one writer task and a bounded queue. Broadcasts only append
-to the queue, so a socket that stops reading fills its own queue and is dropped;
-it never holds up delivery to anyone else.
+A frame is handed to the server at once when nothing is waiting before it: the
+server's ``send`` is run inline and, as it nearly always completes without waiting,
+a delivery costs no task switch and an idle connection owns no task. Only when a
+send has to wait (the peer reads slowly) does a writer task take over, with later
+frames kept in order in a bounded queue; a socket that stops reading fills its own
+queue and is dropped, so it never holds up delivery to anyone else.
 """
 
 from __future__ import annotations
@@ -59,7 +62,6 @@ class Connection:
         "_queue",
         "_queue_limit",
         "_send",
-        "_wakeup",
         "_writer",
         "closed",
         "last_seen",
@@ -72,7 +74,6 @@ class Connection:
         self._backend = backend
         self._queue: collections.deque[Event] = collections.deque()
         self._queue_limit = queue_limit
-        self._wakeup: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self.closed = False
@@ -84,44 +85,56 @@ class Connection:
         return f"<Connection {self.peer} streams={len(self.subscriptions)}>"
 
     def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(self._write())
+        """Ready to deliver; no task is needed until a send has to wait."""
 
     # -- outgoing -----------------------------------------------------------------
     def deliver(self, event: Event) -> None:
         if self.closed:
             return
-        if len(self._queue) >= self._queue_limit:
+        if self._writer is None:
+            self._send_now(event)
+        elif len(self._queue) >= self._queue_limit:
             logger.warning(
                 "dropping slow connection %s: %d frames unsent", self.peer, len(self._queue)
             )
             self.close(protocol.POLICY_VIOLATION, "slow consumer", flush=False)
-            return
-        self._queue.append(event)
-        wakeup = self._wakeup
-        if wakeup is not None:
-            self._wakeup = None
-            wakeup.set_result(None)
+        else:
+            self._queue.append(event)
 
     def send_text(self, text: str) -> None:
         self.deliver({"type": "websocket.send", "text": text})
 
-    async def _write(self) -> None:
-        queue, send = self._queue, self._send
-        loop = asyncio.get_running_loop()
+    def _send_now(self, event: Event) -> None:
+        """Run the server's ``send`` inline; if it has to wait, a writer task finishes it."""
+        sending = self._send(event)
         try:
-            while True:
-                while queue:
-                    await send(queue.popleft())
-                if self.closed:
-                    return
-                self._wakeup = loop.create_future()
-                await self._wakeup
+            waiting_on = sending.send(None)
+        except StopIteration:
+            return
+        except Exception as exc:
+            self._lost(exc)
+            return
+        self._writer = asyncio.get_running_loop().create_task(self._write(sending, waiting_on))
+
+    async def _write(self, sending: Any, waiting_on: Any) -> None:
+        """Finish the send that had to wait, then the frames queued behind it."""
+        try:
+            await _resume(sending, waiting_on)
+            queue, send = self._queue, self._send
+            while queue:
+                await send(queue.popleft())
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # the peer went away mid-send
-            logger.debug("send to %s failed: %r", self.peer, exc)
-            self.closed = True
-            self._backend.disconnect(self)
+        except Exception as exc:
+            self._lost(exc)
+        finally:
+            self._writer = None
+
+    def _lost(self, exc: Exception) -> None:
+        """The peer went away mid-send."""
+        logger.debug("send to %s failed: %r", self.peer, exc)
+        self.closed = True
+        self._backend.disconnect(self)
 
     # -- closing ------------------------------------------------------------------
     def close(self, code: int, reason: str, *, flush: bool = True) -> None:
@@ -137,9 +150,6 @@ class Connection:
         if not flush and self._writer is not None:
             self._writer.cancel()
             self._queue.clear()
-        wakeup, self._wakeup = self._wakeup, None
-        if wakeup is not None:
-            wakeup.set_result(None)
         self._closing = asyncio.get_running_loop().create_task(self._close(code, reason))
 
     async def _close(self, code: int, reason: str) -> None:
@@ -147,6 +157,8 @@ class Connection:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 if self._writer is not None and not self._writer.done():
                     await asyncio.wait([self._writer])
+                while self._queue:
+                    await self._send(self._queue.popleft())
                 await self._send_close(code, reason)
         except Exception as exc:
             logger.debug("closing %s failed: %r", self.peer, exc)
@@ -232,6 +244,26 @@ class Connection:
         await self._backend.subscribe(self, stream, wire)
         logger.debug("%s subscribed to %r", self.peer, stream)
         self.send_text(protocol.encode_subscribed(wire))
+
+
+async def _resume(sending: Any, waiting_on: Any) -> None:
+    """Drive a coroutine that was started by hand and suspended on ``waiting_on``."""
+    while True:
+        try:
+            if waiting_on is None:  # a bare yield, as in ``asyncio.sleep(0)``
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False  # taken over, as a Task does
+                await waiting_on
+        except asyncio.CancelledError:
+            sending.close()  # runs its cleanup, e.g. leaving the event it waited on
+            raise
+        except Exception:
+            pass  # the coroutine reads the future's exception itself when resumed
+        try:
+            waiting_on = sending.send(None)
+        except StopIteration:
+            return
 
 
 async def serve_cable(

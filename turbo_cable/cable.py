@@ -72,7 +72,7 @@ class Connection:
     def __init__(self, send: Any, backend: Backend, peer: str, queue_limit: int) -> None:
         self._send = send
         self._backend = backend
-        self._queue: collections.deque[Event] = collections.deque()
+        self._queue: collections.deque[Event] | None = None  # made when a send has to wait
         self._queue_limit = queue_limit
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
@@ -91,15 +91,14 @@ class Connection:
     def deliver(self, event: Event) -> None:
         if self.closed:
             return
-        if self._writer is None:
+        queue = self._queue
+        if queue is None:
             self._send_now(event)
-        elif len(self._queue) >= self._queue_limit:
-            logger.warning(
-                "dropping slow connection %s: %d frames unsent", self.peer, len(self._queue)
-            )
+        elif len(queue) >= self._queue_limit:
+            logger.warning("dropping slow connection %s: %d frames unsent", self.peer, len(queue))
             self.close(protocol.POLICY_VIOLATION, "slow consumer", flush=False)
         else:
-            self._queue.append(event)
+            queue.append(event)
 
     def send_text(self, text: str) -> None:
         self.deliver({"type": "websocket.send", "text": text})
@@ -114,21 +113,27 @@ class Connection:
         except Exception as exc:
             self._lost(exc)
             return
+        self._queue = collections.deque()
         self._writer = asyncio.get_running_loop().create_task(self._write(sending, waiting_on))
 
     async def _write(self, sending: Any, waiting_on: Any) -> None:
         """Finish the send that had to wait, then the frames queued behind it."""
         try:
             await _resume(sending, waiting_on)
-            queue, send = self._queue, self._send
-            while queue:
-                await send(queue.popleft())
+            await self._drain()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self._lost(exc)
         finally:
             self._writer = None
+
+    async def _drain(self) -> None:
+        """Send what queued up; then frames go out inline again and the queue is freed."""
+        queue, send = self._queue, self._send
+        while queue:
+            await send(queue.popleft())
+        self._queue = None
 
     def _lost(self, exc: Exception) -> None:
         """The peer went away mid-send."""
@@ -143,22 +148,22 @@ class Connection:
             return
         self.closed = True
         self._backend.disconnect(self)
-        if code not in (protocol.NORMAL, protocol.GOING_AWAY):
-            self._queue.append(
-                {"type": "websocket.send", "text": protocol.encode_error(reason, code)}
-            )
+        error = None
+        if flush and code not in (protocol.NORMAL, protocol.GOING_AWAY):
+            error = protocol.encode_error(reason, code)
         if not flush and self._writer is not None:
             self._writer.cancel()
-            self._queue.clear()
-        self._closing = asyncio.get_running_loop().create_task(self._close(code, reason))
+            self._queue = None
+        self._closing = asyncio.get_running_loop().create_task(self._close(code, reason, error))
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def _close(self, code: int, reason: str, error: str | None) -> None:
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 if self._writer is not None and not self._writer.done():
                     await asyncio.wait([self._writer])
-                while self._queue:
-                    await self._send(self._queue.popleft())
+                await self._drain()
+                if error is not None:
+                    await self._send({"type": "websocket.send", "text": error})
                 await self._send_close(code, reason)
         except Exception as exc:
             logger.debug("closing %s failed: %r", self.peer, exc)

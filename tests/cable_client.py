@@ -11,6 +11,12 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close
 
 DEFAULT_TIMEOUT = 10.0
+CONTRACT_FIELDS = ("type", "stream", "data")
+
+
+def contract(frame: dict[str, Any]) -> dict[str, Any]:
+    """The frame as a client that knows only the contract's fields sees it."""
+    return {key: value for key, value in frame.items() if key in CONTRACT_FIELDS}
 
 
 class CableClient:

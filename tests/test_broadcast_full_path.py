@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.cable_client import CableClient
+from tests.cable_client import CableClient, contract
 from tests.servers import ROOT, LiveServer, free_port, live_server
 from turbo_cable.streams import signed_stream_name
 
@@ -73,11 +73,11 @@ async def test_saving_in_a_view_reaches_a_subscribed_socket_as_exact_html(
 ) -> None:
     async with await CableClient.connect(site.cable_url) as client:
         stream = signed_stream_name("comments")
-        assert await client.subscribe(stream) == {"type": "subscribed", "stream": stream}
+        assert contract(await client.subscribe(stream)) == {"type": "subscribed", "stream": stream}
         status, created = post_form(site, "/testapp/comments/", {"body": "<b>hi</b> & bye"})
         assert status == 201, site.output()
         frame = await client.receive()
-    assert frame == {
+    assert contract(frame) == {
         "type": "message",
         "stream": stream,
         "data": '<turbo-stream action="append" target="comments">'

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.cable_client import CableClient
+from tests.cable_client import CableClient, contract
 from tests.servers import ALL_SERVERS, LiveServer
 from turbo_cable.streams import signed_stream_name
 
@@ -15,10 +15,10 @@ from turbo_cable.streams import signed_stream_name
 async def test_a_subscriber_receives_what_is_broadcast_to_its_stream(server: LiveServer) -> None:
     stream = signed_stream_name("round-trip")
     async with await CableClient.connect(server.cable_url) as client:
-        assert await client.subscribe(stream) == {"type": "subscribed", "stream": stream}
+        assert contract(await client.subscribe(stream)) == {"type": "subscribed", "stream": stream}
         status, body = server.broadcast("round-trip", "<turbo-stream>hello</turbo-stream>")
         assert (status, body) == (200, {"recipients": 1})
-        assert await client.receive() == {
+        assert contract(await client.receive()) == {
             "type": "message",
             "stream": stream,
             "data": "<turbo-stream>hello</turbo-stream>",

@@ -34,9 +34,15 @@ class CableRouter:
     def __init__(self, application: Any) -> None:
         self.application = application
         self.settings = get_settings()  # bad settings fail here, at start-up
+        self._started = False
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
+        if not self._started and kind != "lifespan":
+            # Servers without lifespan (daphne): start on the first request, so a
+            # page rendered before any socket connects can read stream positions.
+            self._started = True
+            await get_backend().start()
         if kind == "websocket":
             if _app_path(scope) == self.settings.CABLE_PATH:
                 install_exit_signal_handlers()

@@ -19,6 +19,7 @@ from typing import Any
 from turbo_cable import protocol
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
+from turbo_cable.history import Position, parse_position
 from turbo_cable.origins import origin_allowed
 from turbo_cable.streams import plain_stream_name
 
@@ -211,7 +212,8 @@ class Connection:
             self._refuse(error)
             return
         if message.type == "subscribe":
-            await self._subscribe(message.stream or "", settings)
+            since = parse_position(message.extra)
+            await self._subscribe(message.stream or "", settings, since)
         elif message.type == "unsubscribe":
             await self._backend.unsubscribe(self, message.stream or "")
 
@@ -228,7 +230,9 @@ class Connection:
         else:
             self.close(error.close_code, error.reason)
 
-    async def _subscribe(self, wire: str, settings: CableSettings) -> None:
+    async def _subscribe(
+        self, wire: str, settings: CableSettings, since: Position | None = None
+    ) -> None:
         reason = None
         stream = None
         if len(wire) > settings.MAX_STREAM_NAME_LENGTH:
@@ -246,9 +250,8 @@ class Connection:
             logger.warning("rejected subscription from %s to %.80r: %s", self.peer, wire, reason)
             self.send_text(protocol.encode_reject(wire, reason or "rejected"))
             return
-        await self._backend.subscribe(self, stream, wire)
-        logger.debug("%s subscribed to %r", self.peer, stream)
-        self.send_text(protocol.encode_subscribed(wire))
+        logger.debug("%s subscribes to %r since %s", self.peer, stream, since)
+        await self._backend.subscribe(self, stream, wire, since)
 
 
 async def _resume(sending: Any, waiting_on: Any) -> None:

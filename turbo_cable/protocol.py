@@ -2,7 +2,10 @@
 
 Client -> server: ``subscribe``, ``unsubscribe`` (with ``stream``) and ``pong``.
 Server -> client: ``subscribed``, ``message``, ``ping``, plus the extensions
-``reject`` (a subscription was refused) and ``error`` (a frame was refused).
+``reject`` (a subscription was refused), ``error`` (a frame was refused) and
+``resync`` (history cannot cover what the client missed). ``message`` frames may
+carry the extension fields ``epoch`` and ``offset``; ``subscribe`` may carry the
+client's last ``epoch`` and ``offset`` to replay what it missed.
 """
 
 from __future__ import annotations
@@ -63,13 +66,18 @@ def decode_client_message(text: str) -> ClientMessage:
     return ClientMessage(kind, stream, extra)
 
 
-def encode_subscribed(stream: str) -> str:
-    return _encode({"type": "subscribed", "stream": stream})
+def encode_subscribed(stream: str, **extensions: Any) -> str:
+    return _encode({"type": "subscribed", "stream": stream, **extensions})
 
 
 def encode_message(stream: str, data: Any, **extensions: Any) -> str:
     """A ``message`` frame; ``data`` is Turbo Stream HTML or any JSON value."""
     return _encode({"type": "message", "stream": stream, "data": data, **extensions})
+
+
+def encode_resync(stream: str, epoch: str, offset: int) -> str:
+    """History cannot replay what the client missed; it must reload its state."""
+    return _encode({"type": "resync", "stream": stream, "epoch": epoch, "offset": offset})
 
 
 def encode_reject(stream: str, reason: str) -> str:

@@ -13,12 +13,24 @@ import time
 from typing import Any, Protocol
 
 from turbo_cable.conf import CableSettings
+from turbo_cable.history import MemoryHistory, Position
 from turbo_cable.hub import Hub
-from turbo_cable.protocol import GOING_AWAY, NORMAL, PING
+from turbo_cable.protocol import (
+    GOING_AWAY,
+    NORMAL,
+    PING,
+    encode_message,
+    encode_resync,
+    encode_subscribed,
+)
 
 logger = logging.getLogger("turbo_cable")
 
 PING_EVENT: dict[str, Any] = {"type": "websocket.send", "text": PING}
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "websocket.send", "text": text}
 
 
 class BackendUnavailable(Exception):
@@ -50,6 +62,8 @@ class Backend:
     def __init__(self, settings: CableSettings) -> None:
         self.settings = settings
         self.hub = Hub()
+        # Positions and replay; None for backends that keep no history.
+        self.history: MemoryHistory | None = None
         self.connections: set[CableConnection] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._keepalive: asyncio.Task[None] | None = None
@@ -83,6 +97,8 @@ class Backend:
                     connection.close(NORMAL, "idle timeout")
                 else:
                     connection.deliver(PING_EVENT)
+            if self.history is not None:
+                self.history.sweep(listened=lambda stream: self.hub.subscriber_count(stream) > 0)
 
     # -- connections ------------------------------------------------------------
     async def connect(self, connection: CableConnection) -> None:
@@ -94,23 +110,66 @@ class Backend:
         self.connections.discard(connection)
         for wire, stream in connection.subscriptions.items():
             if self.hub.discard(stream, wire, connection):
+                self._last_listener_left(stream)
                 self._schedule_unlisten(stream)
         connection.subscriptions.clear()
 
-    async def subscribe(self, connection: CableConnection, stream: str, wire: str) -> None:
+    async def subscribe(
+        self,
+        connection: CableConnection,
+        stream: str,
+        wire: str,
+        since: Position | None = None,
+    ) -> None:
+        """Subscribe, confirm, then replay what the client missed after ``since``.
+
+        Confirmation and replay happen in the same step as joining the hub, so no
+        live broadcast can slip in between: nothing is lost or repeated at the seam.
+        """
         connection.subscriptions[wire] = stream
         if self.hub.add(stream, wire, connection):
             await self._listen(stream)
+        self._confirm(connection, stream, wire, since)
+
+    def _confirm(
+        self, connection: CableConnection, stream: str, wire: str, since: Position | None
+    ) -> None:
+        if self.history is None:
+            connection.deliver(_text(encode_subscribed(wire)))
+            return
+        now = self.history.position(stream)
+        connection.deliver(_text(encode_subscribed(wire, **now.as_dict())))
+        if since is None:
+            return
+        missed = self.history.since(stream, since)
+        if missed is None:
+            logger.info("cannot replay %r from %s for %r", stream, since, connection)
+            connection.deliver(_text(encode_resync(wire, now.epoch, now.offset)))
+            return
+        for offset, data in missed:
+            connection.deliver(_text(encode_message(wire, data, epoch=now.epoch, offset=offset)))
 
     async def unsubscribe(self, connection: CableConnection, wire: str) -> None:
         stream = connection.subscriptions.pop(wire, None)
         if stream is not None and self.hub.discard(stream, wire, connection):
+            self._last_listener_left(stream)
             await self._unlisten(stream)
+
+    def _last_listener_left(self, stream: str) -> None:
+        if self.history is not None:
+            self.history.touch(stream)  # keep its history for a client that comes back
+
+    def position(self, stream: str) -> Position | None:
+        """Where ``stream`` is now, for a page to render; None without history."""
+        return self.history.position(stream) if self.history is not None else None
 
     # -- broadcasting -----------------------------------------------------------
     async def publish(self, stream: str, data: Any) -> int:
         """Deliver a broadcast to every subscriber it reaches; returns the local count."""
-        return self.hub.deliver(stream, data)
+        if self.history is None:
+            return self.hub.deliver(stream, data)
+        position = self.history.append(stream, data)
+        return self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
 
     # -- hooks for backends that relay through another service --------------------
     async def _listen(self, stream: str) -> None:

@@ -1,0 +1,138 @@
+"""At-least-once delivery: a client that comes back gets what it missed, in order, once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cable_client import CableClient
+from tests.servers import SERVERS, LiveServer, live_server
+from turbo_cable.streams import signed_stream_name
+
+WINDOW = 5
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    with live_server(request.param, settings={"HISTORY_SIZE": WINDOW}) as running:
+        yield running
+
+
+async def subscribe_from(
+    server: LiveServer, name: str, position: dict[str, object] | None = None
+) -> tuple[CableClient, dict[str, object]]:
+    client = await CableClient.connect(server.cable_url)
+    await client.send({"type": "subscribe", "stream": signed_stream_name(name), **(position or {})})
+    return client, await client.receive()
+
+
+def where(frame: dict[str, object]) -> dict[str, object]:
+    return {"epoch": frame["epoch"], "offset": frame["offset"]}
+
+
+async def test_subscribed_tells_the_stream_position(server: LiveServer) -> None:
+    client, subscribed = await subscribe_from(server, "fresh")
+    async with client:
+        assert subscribed["offset"] == 0
+        server.broadcast("fresh", "one")
+        message = await client.receive()
+        assert where(message) == {"epoch": subscribed["epoch"], "offset": 1}
+
+
+async def test_a_client_that_reconnects_gets_what_it_missed_in_order(server: LiveServer) -> None:
+    client, _subscribed = await subscribe_from(server, "missed")
+    async with client:
+        server.broadcast("missed", "seen")
+        seen = await client.receive()
+    for n in range(3):
+        server.broadcast("missed", f"missed {n}")
+    client, again = await subscribe_from(server, "missed", where(seen))
+    async with client:
+        assert again["type"] == "subscribed"
+        replayed = [await client.receive() for _ in range(3)]
+        server.broadcast("missed", "live")
+        live = await client.receive()
+    assert [m["data"] for m in replayed] == ["missed 0", "missed 1", "missed 2"]
+    assert [m["offset"] for m in [*replayed, live]] == [2, 3, 4, 5]
+    assert live["data"] == "live"
+
+
+async def test_a_client_that_missed_nothing_gets_nothing_replayed(server: LiveServer) -> None:
+    client, subscribed = await subscribe_from(server, "quiet")
+    await client.close()
+    client, _again = await subscribe_from(server, "quiet", where(subscribed))
+    async with client:
+        with pytest.raises(TimeoutError):
+            await client.receive(timeout=0.3)
+
+
+async def test_a_gap_beyond_the_history_window_asks_the_client_to_resync(
+    server: LiveServer,
+) -> None:
+    client, subscribed = await subscribe_from(server, "flooded")
+    await client.close()
+    for n in range(WINDOW + 2):
+        server.broadcast("flooded", n)
+    client, _again = await subscribe_from(server, "flooded", where(subscribed))
+    async with client:
+        resync = await client.receive()
+    assert resync == {
+        "type": "resync",
+        "stream": signed_stream_name("flooded"),
+        "epoch": subscribed["epoch"],
+        "offset": WINDOW + 2,
+    }
+
+
+async def test_a_position_from_before_a_restart_asks_the_client_to_resync() -> None:
+    with live_server("uvicorn") as first:
+        client, subscribed = await subscribe_from(first, "restarted")
+        async with client:
+            first.broadcast("restarted", "before")
+            before = await client.receive()
+    with live_server("uvicorn") as second:
+        client, again = await subscribe_from(second, "restarted", where(before))
+        async with client:
+            resync = await client.receive()
+    assert again["epoch"] != subscribed["epoch"]
+    assert resync["type"] == "resync"
+
+
+@pytest.mark.parametrize("position", [{"epoch": 5, "offset": 1}, {"offset": -3}, {"epoch": "x"}])
+async def test_a_malformed_position_is_treated_as_none(
+    server: LiveServer, position: dict[str, object]
+) -> None:
+    client, subscribed = await subscribe_from(server, "malformed", position)
+    async with client:
+        assert subscribed["type"] == "subscribed"
+        with pytest.raises(TimeoutError):
+            await client.receive(timeout=0.3)
+
+
+async def test_broadcasts_racing_a_replay_keep_order_without_duplicates(
+    server: LiveServer,
+) -> None:
+    client, subscribed = await subscribe_from(server, "racing")
+    await client.close()
+    server.broadcast("racing", "before 1")
+    server.broadcast("racing", "before 2")
+    total = 40
+
+    def keep_broadcasting() -> None:
+        for n in range(total):
+            server.broadcast("racing", f"during {n}")
+
+    racer = threading.Thread(target=keep_broadcasting)
+    racer.start()
+    try:
+        client, _again = await subscribe_from(server, "racing", where(subscribed))
+        async with client:
+            offsets = []
+            while not offsets or offsets[-1] < total + 2:
+                offsets.append((await client.receive())["offset"])
+    finally:
+        await asyncio.to_thread(racer.join)
+    assert offsets == list(range(1, total + 3))

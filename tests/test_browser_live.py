@@ -98,6 +98,7 @@ async def test_one_socket_serves_every_marker_and_streams_are_reference_counted(
     await tab.page.evaluate("document.querySelector('turbo-cable-stream').remove()")
     await eventually(lambda: uvicorn.broadcast("shared", {"n": 4}) == (200, {"recipients": 0}))
     assert uvicorn.broadcast("other", {"n": 5}) == (200, {"recipients": 1})
+    await tab.page.wait_for_function("() => window.streamEvents.some(e => e.data.n === 5)")
     seen = await tab.page.evaluate("window.streamEvents.map(e => e.data.n)")
     # "4" was sent until the server reported no recipient: it reached the page meanwhile.
     assert [n for n in seen if n != 4] == [1, 2, 3, 5]

@@ -140,3 +140,27 @@ async def test_with_stimulus_the_turbo_streams_controller_connects_to_the_body(
     )
     await tab.wait_for_text("#box", "stimulated")
     assert tab.messages("error") == []
+
+
+async def test_a_turbo_preview_of_a_cached_page_starts_no_subscription(
+    uvicorn: LiveServer, open_tab: OpenTab
+) -> None:
+    tab = await open_tab(f"{uvicorn.http_url}/browser/nav/a/", wait_connected=1)
+    await navigate(tab, "#to-c", "page c")
+    await tab.page.wait_for_function("() => TurboCable.cable.socket === null")
+    subscribes = uvicorn.output().count("subscribed to 'nav'")
+    await tab.page.evaluate("document.cookie = 'slow=1.5; path=/'")
+
+    await tab.page.click("#to-a")  # page a is in Turbo's cache: a preview shows first
+    await tab.page.wait_for_selector(
+        "html[data-turbo-preview] turbo-cable-stream", state="attached"
+    )
+    await asyncio.sleep(0.5)
+    assert await tab.page.evaluate("document.documentElement.hasAttribute('data-turbo-preview')")
+    assert await tab.page.evaluate("TurboCable.cable.subscriptions.size") == 0
+    assert uvicorn.output().count("subscribed to 'nav'") == subscribes
+
+    await tab.wait_connected(1)  # the real page, once it arrives, subscribes
+    assert not await tab.page.evaluate(
+        "document.documentElement.hasAttribute('data-turbo-preview')"
+    )

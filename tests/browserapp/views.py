@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -38,6 +39,8 @@ def page(request: HttpRequest) -> HttpResponse:
 
 def navigation(request: HttpRequest, name: str) -> HttpResponse:
     """Pages a and b share the stream "nav"; page c has no stream."""
+    if request.COOKIES.get("slow"):  # lets a test watch Turbo's preview of a cached page
+        time.sleep(float(request.COOKIES["slow"]))
     return render(
         request,
         "browserapp/navigation.html",

@@ -40,7 +40,8 @@ async def test_turbo_drive_visits_between_pages_on_one_stream_lose_no_message(
 ) -> None:
     tab = await open_tab(f"{uvicorn.http_url}/browser/nav/a/", wait_connected=1)
     await tab.page.evaluate("window.sameWindow = true; window.socket = TurboCable.cable.socket")
-    subscribes = uvicorn.output().count("subscribed to 'nav'")
+    subscribes = uvicorn.output().count("subscribes to 'nav'")
+    assert subscribes >= 1  # the server logs each subscription
     navigating = threading.Event()
     sent: list[int] = []
 
@@ -68,7 +69,7 @@ async def test_turbo_drive_visits_between_pages_on_one_stream_lose_no_message(
     assert await tab.texts("#log .entry") == expected
     # Turbo Drive swapped the bodies under one socket that never resubscribed.
     assert await tab.page.evaluate("window.sameWindow && TurboCable.cable.socket === window.socket")
-    assert uvicorn.output().count("subscribed to 'nav'") == subscribes
+    assert uvicorn.output().count("subscribes to 'nav'") == subscribes
 
 
 async def test_leaving_every_page_on_a_stream_unsubscribes_and_returning_resubscribes(
@@ -148,7 +149,8 @@ async def test_a_turbo_preview_of_a_cached_page_starts_no_subscription(
     tab = await open_tab(f"{uvicorn.http_url}/browser/nav/a/", wait_connected=1)
     await navigate(tab, "#to-c", "page c")
     await tab.page.wait_for_function("() => TurboCable.cable.socket === null")
-    subscribes = uvicorn.output().count("subscribed to 'nav'")
+    subscribes = uvicorn.output().count("subscribes to 'nav'")
+    assert subscribes >= 1
     await tab.page.evaluate("document.cookie = 'slow=1.5; path=/'")
 
     await tab.page.click("#to-a")  # page a is in Turbo's cache: a preview shows first
@@ -158,7 +160,7 @@ async def test_a_turbo_preview_of_a_cached_page_starts_no_subscription(
     await asyncio.sleep(0.5)
     assert await tab.page.evaluate("document.documentElement.hasAttribute('data-turbo-preview')")
     assert await tab.page.evaluate("TurboCable.cable.subscriptions.size") == 0
-    assert uvicorn.output().count("subscribed to 'nav'") == subscribes
+    assert uvicorn.output().count("subscribes to 'nav'") == subscribes
 
     await tab.wait_connected(1)  # the real page, once it arrives, subscribes
     assert not await tab.page.evaluate(

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from turbo_cable.history import Position
 from turbo_cable.protocol import encode_message
+
+# What a held subscriber was sent while it waited: (epoch, offset, event).
+Held = list[tuple[Any, Any, dict[str, Any]]]
 
 
 class Subscriber(Protocol):
@@ -21,6 +25,8 @@ class Hub:
 
     def __init__(self) -> None:
         self._streams: dict[str, dict[str, set[Subscriber]]] = {}
+        # (wire, subscriber) -> live events kept back while its replay is read.
+        self._held: dict[tuple[str, Subscriber], Held] = {}
 
     def add(self, stream: str, wire: str, subscriber: Subscriber) -> bool:
         """Subscribe; True when ``subscriber`` is the stream's first in this process."""
@@ -33,6 +39,8 @@ class Hub:
 
     def discard(self, stream: str, wire: str, subscriber: Subscriber) -> bool:
         """Unsubscribe; True when the stream has no subscriber left in this process."""
+        if self._held:
+            self._held.pop((wire, subscriber), None)
         by_wire = self._streams.get(stream)
         if by_wire is None:
             return False
@@ -56,10 +64,45 @@ class Hub:
             event = {"type": "websocket.send", "text": encode_message(wire, data, **extensions)}
             # A copy: a subscriber whose queue overflows leaves the set while we loop.
             snapshot = tuple(subscribers)
-            for subscriber in snapshot:
-                subscriber.deliver(event)
+            if self._held:
+                self._deliver_or_hold(wire, snapshot, event, extensions)
+            else:
+                for subscriber in snapshot:
+                    subscriber.deliver(event)
             delivered += len(snapshot)
         return delivered
+
+    def _deliver_or_hold(
+        self,
+        wire: str,
+        subscribers: tuple[Subscriber, ...],
+        event: dict[str, Any],
+        extensions: dict[str, Any],
+    ) -> None:
+        held = self._held
+        for subscriber in subscribers:
+            kept = held.get((wire, subscriber))
+            if kept is None:
+                subscriber.deliver(event)
+            else:
+                kept.append((extensions.get("epoch"), extensions.get("offset"), event))
+
+    # -- holding a subscriber back while what it missed is fetched ------------------
+    def hold(self, wire: str, subscriber: Subscriber) -> None:
+        """Keep live broadcasts for ``subscriber`` back until :meth:`release`."""
+        self._held.setdefault((wire, subscriber), [])
+
+    def holds(self, wire: str, subscriber: Subscriber) -> bool:
+        """Whether ``subscriber`` is still held (it has not left meanwhile)."""
+        return (wire, subscriber) in self._held
+
+    def release(self, wire: str, subscriber: Subscriber, after: Position | None) -> None:
+        """Send what was held back, skipping what ``after`` already covers (same epoch,
+        offset at or below it): the seam between a replay and live delivery."""
+        kept = self._held.pop((wire, subscriber), None)
+        for epoch, offset, event in kept or ():
+            if after is None or epoch != after.epoch or offset is None or offset > after.offset:
+                subscriber.deliver(event)
 
     def subscriber_count(self, stream: str) -> int:
         return sum(len(s) for s in self._streams.get(stream, {}).values())

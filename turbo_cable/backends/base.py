@@ -135,13 +135,29 @@ class Backend:
         self, connection: CableConnection, stream: str, wire: str, since: Position | None
     ) -> None:
         if self.history is None:
-            connection.deliver(_text(encode_subscribed(wire)))
+            self._answer(connection, stream, wire, None, since, None)
             return
         now = self.history.position(stream)
+        missed = self.history.since(stream, since) if since is not None else []
+        self._answer(connection, stream, wire, now, since, missed)
+
+    @staticmethod
+    def _answer(
+        connection: CableConnection,
+        stream: str,
+        wire: str,
+        now: Position | None,
+        since: Position | None,
+        missed: list[tuple[int, Any]] | None,
+    ) -> None:
+        """Confirm at ``now``, then replay ``missed`` after ``since``, or ask for a resync
+        when history cannot cover the gap (``missed`` is None); ``now`` None: no position."""
+        if now is None:
+            connection.deliver(_text(encode_subscribed(wire)))
+            return
         connection.deliver(_text(encode_subscribed(wire, **now.as_dict())))
         if since is None:
             return
-        missed = self.history.since(stream, since)
         if missed is None:
             logger.info("cannot replay %r from %s for %r", stream, since, connection)
             connection.deliver(_text(encode_resync(wire, now.epoch, now.offset)))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from playwright.async_api import Browser, Route
 
 from tests.browser_support import OpenTab, Tab
 from tests.servers import LiveServer, free_port, live_server
@@ -29,12 +32,18 @@ async def test_after_a_server_restart_the_page_reconnects_and_receives_again(
     try:
         tab = await open_tab(f"{server.http_url}/browser/page/?streams=a,b", wait_connected=2)
         await receives(tab, server, "a", "before the restart")
+        await tab.page.evaluate(
+            """window.resyncs = []
+            document.addEventListener("turbo-cable:resync", e => resyncs.push(e.detail.stream))"""
+        )
         server.stop()
         await tab.wait_disconnected()
         server = LiveServer(kind, settings=QUICK_PINGS, port=server.port)
         await tab.wait_connected(2)
         await receives(tab, server, "a", "after the restart")
         await receives(tab, server, "b", "on every stream")
+        # The new process has no history of these streams: the page is told so.
+        assert sorted(await tab.page.evaluate("window.resyncs")) == ["a", "b"]
     finally:
         server.stop()
 
@@ -83,3 +92,57 @@ async def test_a_tab_becoming_visible_reconnects_at_once(open_tab: OpenTab) -> N
         await receives(tab, server, "seen", "visible again")
     finally:
         server.stop()
+
+
+async def test_messages_sent_while_the_page_was_offline_are_replayed_in_order(
+    open_tab: OpenTab,
+) -> None:
+    with live_server("uvicorn", settings=QUICK_PINGS) as server:
+        tab = await open_tab(f"{server.http_url}/browser/page/?streams=gap", wait_connected=1)
+        server.broadcast("gap", turbo_stream_append("seen before"))
+        await tab.wait_for_text("#messages", "seen before")
+        await tab.page.context.set_offline(True)
+        await tab.wait_disconnected()
+        for n in range(1, 4):
+            assert server.broadcast("gap", turbo_stream_append(f"missed {n}"))[0] == 200
+        await tab.page.context.set_offline(False)
+        await tab.wait_for_text("#messages", "missed 3")
+        assert await tab.texts("#messages p") == ["seen before", "missed 1", "missed 2", "missed 3"]
+
+
+async def test_a_message_sent_after_the_page_rendered_but_before_it_subscribed_is_replayed(
+    browser: Browser,
+) -> None:
+    with live_server("uvicorn", settings=QUICK_PINGS) as server:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            rendered = asyncio.Event()
+            release = asyncio.Event()
+
+            async def hold_the_client(route: Route) -> None:
+                rendered.set()
+                await release.wait()
+                await route.continue_()
+
+            await page.route("**/turbo_streams_controller.js", hold_the_client)
+            loading = asyncio.create_task(
+                page.goto(f"{server.http_url}/browser/page/?streams=early")
+            )
+            await rendered.wait()  # the page is rendered; its client is not running yet
+            server.broadcast("early", turbo_stream_append("sent before subscribing"))
+            release.set()
+            await loading
+            await page.wait_for_selector("turbo-cable-stream[connected]", state="attached")
+            await page.wait_for_function(
+                "() => document.getElementById('messages').textContent.includes('sent before')"
+            )
+        finally:
+            await context.close()
+
+
+def turbo_stream_append(text: str) -> str:
+    return (
+        '<turbo-stream action="append" target="messages">'
+        f"<template><p>{text}</p></template></turbo-stream>"
+    )

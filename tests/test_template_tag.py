@@ -12,6 +12,7 @@ from django.test import override_settings
 from django.urls import set_script_prefix
 
 from tests.testapp.models import Room
+from turbo_cable.backends import get_backend, reset_backend
 from turbo_cable.streams import signed_stream_name, verify_signed_stream_name
 
 
@@ -125,3 +126,18 @@ def test_the_meta_tag_helper_renders_the_cable_url_and_ping_interval() -> None:
         ("meta", {"name": "turbo-cable-url", "content": "/ws"}),
         ("meta", {"name": "turbo-cable-ping-interval", "content": "10"}),
     ]
+
+
+async def test_with_a_running_backend_the_marker_carries_the_streams_position() -> None:
+    backend = get_backend()
+    await backend.start()
+    try:
+        await backend.publish("positioned", {"n": 1})
+        await backend.publish("positioned", {"n": 2})
+        attributes = marker('{% turbo_stream_from "positioned" %}')
+        position = backend.position("positioned")
+    finally:
+        await backend.stop()
+        reset_backend()
+    assert position is not None
+    assert (attributes["epoch"], attributes["offset"]) == (position.epoch, "2")

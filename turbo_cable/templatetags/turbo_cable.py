@@ -2,8 +2,10 @@
 
 ``{% turbo_stream_from "room" room %}`` renders one ``<turbo-cable-stream>`` marker.
 The marker carries everything the client needs (signed stream name, cable URL, ping
-interval), so one tag makes a page live; ``{% turbo_cable_meta %}`` puts the cable URL
-and ping interval in ``<head>`` for pages that want them there (it wins over markers).
+interval, and the stream's position when the backend keeps history, so what is
+broadcast between rendering and subscribing is replayed), so one tag makes a page
+live. ``{% turbo_cable_meta %}`` puts the cable URL and ping interval in ``<head>``
+for pages that want them there (it wins over markers).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.urls import get_script_prefix
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from turbo_cable.backends import running_backend
 from turbo_cable.conf import get_settings
 from turbo_cable.streams import stream_name, wire_stream_name
 
@@ -37,17 +40,27 @@ def ping_interval() -> str:
     return f"{get_settings().PING_INTERVAL:g}"
 
 
+def _position(stream: str) -> str:
+    """The stream's position now, so the client gets what is broadcast before it subscribes."""
+    backend = running_backend()
+    position = backend.position(stream) if backend is not None else None
+    if position is None:
+        return ""
+    return format_html(' epoch="{}" offset="{}"', position.epoch, position.offset)
+
+
 def stream_source(*streamables: Any) -> SafeString:
     """The marker element for one stream built from ``streamables`` (turbo-rails semantics)."""
     wire = wire_stream_name(*streamables)
     plain = stream_name(*streamables)
     return format_html(
-        '<{} stream="{}"{} cable-url="{}" ping-interval="{}"></{}>',
+        '<{} stream="{}"{} cable-url="{}" ping-interval="{}"{}></{}>',
         MARKER,
         wire,
         format_html(' name="{}"', plain) if plain != wire else "",
         cable_url(),
         ping_interval(),
+        _position(plain),
         MARKER,
     )
 

@@ -28,6 +28,13 @@
     return element && element.content ? element.content : null
   }
 
+  function positionOf(epoch, offset) {
+    const number = Number(offset)
+    return epoch && offset !== null && offset !== undefined && Number.isInteger(number) && number >= 0
+      ? { epoch: String(epoch), offset: number }
+      : null
+  }
+
   function toWebSocketUrl(value) {
     const url = new URL(value, window.location.href)
     if (url.protocol === "http:") url.protocol = "ws:"
@@ -165,6 +172,8 @@
         // A preview shows a cached page: it may keep a stream alive, never start one.
         if (isPreview()) return null
         subscription = { stream, name: stream, markers: new Set(), state: "idle", releaseTimer: null }
+        // Where the stream stood when the page was rendered: the server replays what follows.
+        subscription.position = positionOf(marker.getAttribute("epoch"), marker.getAttribute("offset"))
         this.subscriptions.set(stream, subscription)
       }
       clearTimeout(subscription.releaseTimer)
@@ -199,7 +208,8 @@
     }
 
     subscribe(subscription) {
-      if (this.send({ type: "subscribe", stream: subscription.stream })) subscription.state = "pending"
+      const frame = { type: "subscribe", stream: subscription.stream, ...subscription.position }
+      if (this.send(frame)) subscription.state = "pending"
       else this.open()
     }
 
@@ -266,11 +276,17 @@
         case "subscribed":
           if (subscription && subscription.state !== "rejected") {
             subscription.state = "subscribed"
+            subscription.position ||= positionOf(frame.epoch, frame.offset)
             this.reflectAll(subscription)
           }
           break
         case "message":
-          if (subscription && subscription.state !== "rejected") this.deliver(subscription, frame.data)
+          if (subscription && subscription.state !== "rejected" && this.advance(subscription, frame)) {
+            this.deliver(subscription, frame.data)
+          }
+          break
+        case "resync":
+          if (subscription) this.resync(subscription, frame)
           break
         case "reject":
           if (subscription) {
@@ -284,6 +300,28 @@
           log("warn", `the server refused a frame: ${frame.reason}`)
           break
         // Unknown types are protocol extensions this client does not use.
+      }
+    }
+
+    // Follows the stream's position; false for a message this page already has.
+    advance(subscription, frame) {
+      const position = positionOf(frame.epoch, frame.offset)
+      if (!position) return true
+      const known = subscription.position
+      if (known && known.epoch === position.epoch && position.offset <= known.offset) return false
+      subscription.position = position
+      return true
+    }
+
+    // The server could not replay what this page missed: its content may be stale.
+    resync(subscription, frame) {
+      subscription.position = positionOf(frame.epoch, frame.offset)
+      const detail = { stream: subscription.name, signedStream: subscription.stream }
+      const event = new CustomEvent("turbo-cable:resync", { detail, bubbles: true, cancelable: true })
+      if (!document.dispatchEvent(event)) return
+      const turbo = window.Turbo
+      if (turbo && typeof turbo.visit === "function") {
+        turbo.visit(window.location.href, { action: "replace" }) // a refresh; morphs if enabled
       }
     }
 

@@ -6,6 +6,7 @@ from typing import cast
 
 from turbo_cable.backends.base import Backend, BackendUnavailable, RelayPublisher
 from turbo_cable.conf import CableSettings, get_settings
+from turbo_cable.history import Position
 
 __all__ = [
     "Backend",
@@ -15,6 +16,7 @@ __all__ = [
     "get_backend",
     "relay_publisher",
     "reset_backend",
+    "stream_position",
 ]
 
 _backend: Backend | None = None
@@ -73,3 +75,17 @@ def relay_publisher() -> RelayPublisher | None:
 
 
 _relay: Backend | None = None
+
+
+def stream_position(stream: str) -> Position | None:
+    """Where ``stream`` is now, for a page to render so its first subscribe replays
+    what was broadcast in between; from any thread, never raising.
+
+    With ``memory`` only a cable in this process knows (None otherwise); any other
+    backend asks its shared store, with or without a cable here (None if it cannot).
+    """
+    if get_settings().BACKEND == "memory":
+        backend = running_backend()
+        return backend.position(stream) if backend is not None else None
+    relay = relay_publisher()
+    return cast("Backend", relay).position(stream)

@@ -5,7 +5,10 @@ sockets listen to. A broadcast is encoded once, as the JSON ``{"stream": S,
 "data": D}``, published once to the channel ``REDIS_PREFIX + S`` (UTF-8; Redis
 channel names are binary safe, so any stream name of any length works), and
 decoded once by each process that subscribed to it. The publishing process hears
-its own broadcast back through Redis, so every process sees one order.
+its own broadcast back through Redis, so every process sees one order. The same
+step gives the broadcast its position and keeps it in the stream's history in
+Redis (:mod:`~turbo_cable.backends.redis_history`), so a client that comes back to
+any process gets what it missed.
 
 When Redis is gone the cable keeps serving its own sockets: a publish fails within
 about a second (the local subscribers still get it) and raises
@@ -20,6 +23,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -32,13 +36,17 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from turbo_cable.backends.base import Backend, BackendUnavailable
+from turbo_cable.backends.base import Backend, BackendUnavailable, CableConnection
+from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
 from turbo_cable.backends.redis_subscriber import Subscriber
 from turbo_cable.conf import CableSettings
+from turbo_cable.history import Position
 
 logger = logging.getLogger("turbo_cable")
 
 PUBLISH_TIMEOUT = 1.0  # seconds to connect to Redis and have a publish answered
+REFRESH_BATCH = 500  # streams per pipeline when pushing back history expiry
+POSITION_PAUSE = 2.0  # seconds pages render without positions after Redis failed to give one
 RESP = 2  # every Redis speaks it, and pub/sub messages arrive as plain replies
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -66,19 +74,17 @@ def redis_url_problem(url: str) -> str | None:
     return None
 
 
-def encode_broadcast(stream: str, data: Any) -> bytes:
-    """The one message published for a broadcast (lone surrogates survive the trip)."""
-    return _encode({"stream": stream, "data": data}).encode("utf-8", "surrogatepass")
+def encode_broadcast(stream: str, data: Any, position: Position | None = None) -> bytes:
+    """The message published for a broadcast, as the publish script writes it
+    (lone surrogates survive the trip)."""
+    where = position.as_dict() if position is not None else {}
+    return _encode({"stream": stream, **where, "data": data}).encode("utf-8", "surrogatepass")
 
 
 def decode_broadcast(message: bytes) -> tuple[str, Any]:
     """``(stream, data)`` of a published message; ValueError if it is not one of ours."""
-    envelope = json.loads(message.decode("utf-8", "surrogatepass"))
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("stream"), str):
-        raise ValueError("not a broadcast envelope")
-    if "data" not in envelope:
-        raise ValueError("broadcast envelope without 'data'")
-    return envelope["stream"], envelope["data"]
+    stream, data, _position = decode_envelope(message)
+    return stream, data
 
 
 class RedisBackend(Backend):
@@ -96,6 +102,11 @@ class RedisBackend(Backend):
         self._sync_client_lock = threading.Lock()
         self._subscriber: Subscriber | None = None
         self._unlistening: set[asyncio.Task[None]] = set()
+        self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
+        self._keeping: asyncio.Task[None] | None = None
+        self._positions_paused_until = 0.0
+        self._async_run: Scripts | None = None
+        self._blocking_run: Scripts | None = None
 
     def channel(self, stream: str) -> bytes:
         return self.prefix + stream.encode("utf-8", "surrogatepass")
@@ -114,6 +125,7 @@ class RedisBackend(Backend):
         )
         self._subscriber = Subscriber(pool, self.hub, self.channel, self.heard, self.location)
         self._subscriber.start()
+        self._keeping = asyncio.get_running_loop().create_task(self._keep_listened_history())
         logger.info(
             "turbo_cable relays broadcasts through Redis at %s (channel prefix %r)",
             self.location,
@@ -122,6 +134,9 @@ class RedisBackend(Backend):
 
     async def stop(self) -> None:
         await super().stop()
+        if self._keeping is not None:
+            self._keeping.cancel()
+            self._keeping = None
         if self._subscriber is not None:
             await self._subscriber.stop()
         if self._client is not None:
@@ -140,6 +155,9 @@ class RedisBackend(Backend):
     async def _unlisten(self, stream: str) -> None:
         if self._subscriber is not None:
             await self._subscriber.sync(stream)
+        if not self.hub.subscriber_count(stream):
+            # Keep its history a whole HISTORY_TTL for a client that comes back.
+            await self._refresh_history([stream])
 
     def _schedule_unlisten(self, stream: str) -> None:
         # Keep a reference: the loop holds tasks only weakly.
@@ -151,11 +169,14 @@ class RedisBackend(Backend):
     def heard(self, message: bytes) -> None:
         """A message arrived on one of our channels: hand it to the local hub."""
         try:
-            stream, data = decode_broadcast(message)
+            stream, data, position = decode_envelope(message)
         except ValueError as exc:
             logger.warning("ignored a Redis message that is not a broadcast: %s", exc)
             return
-        self.hub.deliver(stream, data)
+        if position is None:
+            self.hub.deliver(stream, data)
+        else:
+            self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
 
     def _hears(self, stream: str) -> bool:
         subscriber = self._subscriber
@@ -167,31 +188,32 @@ class RedisBackend(Backend):
         if self.loop is not asyncio.get_running_loop():
             # Not this backend's loop (a script's asyncio.run): the sync client fits any loop.
             return await asyncio.to_thread(self.publish_sync, stream, data)
-        message = encode_broadcast(stream, data)
+        args = self.redis_history.publish_args(stream, data, self.channel(stream))
         local = self.hub.subscriber_count(stream)
         echoed = self._hears(stream)
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT):
-                await self._async_client().publish(self.channel(stream), message)
+                reply = await self._async_scripts().publish(self.redis_history.keys(stream), args)
         except REDIS_ERRORS as exc:
             self.hub.deliver(stream, data)
             raise self._unavailable(exc, local) from exc
         if not echoed:  # Redis will not send it back to us: deliver it here
-            self.hub.deliver(stream, data)
+            position = self.redis_history.published(reply)
+            self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
         return local
 
     def publish_sync(self, stream: str, data: Any) -> int:
         """:meth:`publish` for sync code in any thread (management commands, task workers)."""
-        message = encode_broadcast(stream, data)
+        args = self.redis_history.publish_args(stream, data, self.channel(stream))
         local = self._local_count(stream)
         echoed = self._hears(stream)
         try:
-            self._blocking_client().publish(self.channel(stream), message)
+            reply = self._blocking_scripts().publish(self.redis_history.keys(stream), args)
         except REDIS_ERRORS as exc:
-            self._deliver_from_any_thread(stream, data)
+            self._deliver_from_any_thread(stream, data, None)
             raise self._unavailable(exc, local) from exc
         if not echoed:
-            self._deliver_from_any_thread(stream, data)
+            self._deliver_from_any_thread(stream, data, self.redis_history.published(reply))
         return local
 
     def _local_count(self, stream: str) -> int:
@@ -200,19 +222,20 @@ class RedisBackend(Backend):
         except RuntimeError:  # the loop's thread changed the hub under us; the count is a hint
             return 0
 
-    def _deliver_from_any_thread(self, stream: str, data: Any) -> None:
+    def _deliver_from_any_thread(self, stream: str, data: Any, position: Position | None) -> None:
         loop = self.loop
         if loop is None or loop.is_closed():
             return  # no cable in this process: nobody local to deliver to
+        where = position.as_dict() if position is not None else {}
         try:
             on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
             on_loop = False
         if on_loop:
-            self.hub.deliver(stream, data)
+            self.hub.deliver(stream, data, **where)
         else:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self.hub.deliver, stream, data)
+                loop.call_soon_threadsafe(lambda: self.hub.deliver(stream, data, **where))
 
     def _unavailable(self, exc: BaseException, local: int) -> BackendUnavailable:
         reason = str(exc) or type(exc).__name__
@@ -220,6 +243,96 @@ class RedisBackend(Backend):
             f"Redis at {self.location} did not take the broadcast ({reason}); "
             f"it reached only the {local} subscriber(s) of this process"
         )
+
+    # -- positions and replay -------------------------------------------------------
+    async def subscribe(
+        self,
+        connection: CableConnection,
+        stream: str,
+        wire: str,
+        since: Position | None = None,
+    ) -> None:
+        """Subscribe, confirm, then replay from Redis what the client missed after ``since``.
+
+        Live broadcasts for this socket are held back while Redis is asked (they may
+        arrive meanwhile), then sent unless the replay already covered them: no
+        duplicate and no gap at the seam.
+        """
+        connection.subscriptions[wire] = stream
+        self.hub.add(stream, wire, connection)
+        self.hub.hold(wire, connection)
+        now: Position | None = None
+        try:
+            # Heard through pub/sub before history is read: whatever follows the read arrives live.
+            await self._listen(stream)
+            missed: list[tuple[int, Any]] | None = None
+            try:
+                async with asyncio.timeout(PUBLISH_TIMEOUT):
+                    reply = await self._async_scripts().read(
+                        self.redis_history.keys(stream), self.redis_history.read_args(since)
+                    )
+                now, missed = self.redis_history.replay(reply, since)
+            except REDIS_ERRORS as exc:
+                logger.warning("no position for %.80r from Redis (%s): live only", stream, exc)
+            if self.hub.holds(wire, connection):  # it did not leave meanwhile
+                self._answer(connection, stream, wire, now, since, missed)
+        finally:
+            self.hub.release(wire, connection, now)
+
+    def position(self, stream: str) -> Position | None:
+        """Where ``stream`` is now, from any thread; None (logged) when Redis cannot say.
+
+        Starts the stream's epoch if it has none, so a page rendered before the first
+        broadcast still gets it replayed. After a failure, pages render without
+        positions for a moment rather than each waiting on a Redis that is down.
+        """
+        if time.monotonic() < self._positions_paused_until:
+            return None
+        try:
+            reply = self._blocking_scripts().read(
+                self.redis_history.keys(stream), self.redis_history.read_args(None)
+            )
+        except REDIS_ERRORS as exc:
+            self._positions_paused_until = time.monotonic() + POSITION_PAUSE
+            logger.warning("no position for %.80r from Redis at %s: %s", stream, self.location, exc)
+            return None
+        return self.redis_history.replay(reply, None)[0]
+
+    async def _refresh_history(self, streams: list[str]) -> None:
+        """Push back the expiry of streams that are listened to; never raises."""
+        ttl = self.redis_history.ttl_ms
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                async with self._async_client().pipeline(transaction=False) as pipe:
+                    for stream in streams:
+                        for key in self.redis_history.keys(stream):
+                            pipe.pexpire(key, ttl)
+                    await pipe.execute()
+        except REDIS_ERRORS as exc:
+            logger.debug("could not refresh the history of %d stream(s): %r", len(streams), exc)
+
+    async def _keep_listened_history(self) -> None:
+        """While a stream has listeners here its history does not expire, as in memory."""
+        every = self.settings.HISTORY_TTL / 3
+        while True:
+            await asyncio.sleep(every)
+            streams = self.hub.streams()
+            for start in range(0, len(streams), REFRESH_BATCH):
+                await self._refresh_history(streams[start : start + REFRESH_BATCH])
+
+    # -- clients --------------------------------------------------------------------
+    def _async_scripts(self) -> Scripts:
+        client = self._async_client()
+        if self._async_run is None or self._async_run.client is not client:
+            self._async_run = Scripts.on(client)
+        return self._async_run
+
+    def _blocking_scripts(self) -> Scripts:
+        client = self._blocking_client()
+        with self._sync_client_lock:
+            if self._blocking_run is None or self._blocking_run.client is not client:
+                self._blocking_run = Scripts.on(client)
+            return self._blocking_run
 
     def _async_client(self) -> redis.asyncio.Redis:
         if self._client is None:

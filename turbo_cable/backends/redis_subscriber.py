@@ -73,33 +73,43 @@ class Subscriber:
         return stream in self._channels
 
     async def sync(self, stream: str) -> None:
-        """Subscribe or unsubscribe ``stream`` so Redis matches the hub; never raises."""
-        confirmed: asyncio.Future[None] | None = None
+        """Subscribe or unsubscribe ``stream`` so Redis matches the hub; never raises.
+
+        Returns once Redis confirmed a subscription, even one another caller asked
+        for, so a broadcast sent right after "subscribed" is heard.
+        """
         async with self._lock:
-            connection = self._connection
-            wanted = self._hub.subscriber_count(stream) > 0
-            if connection is None or wanted == (stream in self._channels):
-                return  # in step already, or the reconnection will subscribe what is needed
-            channel = self._channel(stream)
-            if wanted:
-                self._channels.add(stream)
-                confirmed = self._confirmations.get(channel)
-                if confirmed is None:
-                    confirmed = asyncio.get_running_loop().create_future()
-                    self._confirmations[channel] = confirmed
-            else:
-                self._channels.discard(stream)
-            try:
-                await self._send(connection, b"SUBSCRIBE" if wanted else b"UNSUBSCRIBE", channel)
-            except REDIS_ERRORS as exc:
-                logger.debug("Redis (un)subscribe of %.80r failed: %r", stream, exc)
-                return
+            confirmed = await self._reconcile(stream)
         if confirmed is None:
             return
-        # Wait for Redis to confirm, so a broadcast sent right after "subscribed" is heard.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(COMMAND_TIMEOUT):
                 await asyncio.shield(confirmed)
+
+    async def _reconcile(self, stream: str) -> asyncio.Future[None] | None:
+        """Send what makes Redis match the hub; the confirmation to wait for, if any."""
+        connection = self._connection
+        wanted = self._hub.subscriber_count(stream) > 0
+        channel = self._channel(stream)
+        if connection is None or wanted == (stream in self._channels):
+            # In step already, perhaps still awaiting a confirmation; or the
+            # reconnection will subscribe what is needed.
+            return self._confirmations.get(channel) if wanted else None
+        confirmed = None
+        if wanted:
+            self._channels.add(stream)
+            confirmed = self._confirmations.get(channel)
+            if confirmed is None:
+                confirmed = asyncio.get_running_loop().create_future()
+                self._confirmations[channel] = confirmed
+        else:
+            self._channels.discard(stream)
+        try:
+            await self._send(connection, b"SUBSCRIBE" if wanted else b"UNSUBSCRIBE", channel)
+        except REDIS_ERRORS as exc:
+            logger.debug("Redis (un)subscribe of %.80r failed: %r", stream, exc)
+            return None
+        return confirmed
 
     # -- the connection's life ------------------------------------------------------
     async def _run(self) -> None:

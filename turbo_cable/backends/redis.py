@@ -46,7 +46,7 @@ logger = logging.getLogger("turbo_cable")
 
 PUBLISH_TIMEOUT = 1.0  # seconds to connect to Redis and have a publish answered
 REFRESH_BATCH = 500  # streams per pipeline when pushing back history expiry
-POSITION_PAUSE = 2.0  # seconds pages render without positions after Redis failed to give one
+POSITION_PAUSE = 2.0  # seconds positions are not asked for after Redis failed to give one
 RESP = 2  # every Redis speaks it, and pub/sub messages arrive as plain replies
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -265,38 +265,58 @@ class RedisBackend(Backend):
         try:
             # Heard through pub/sub before history is read: whatever follows the read arrives live.
             await self._listen(stream)
-            missed: list[tuple[int, Any]] | None = None
-            try:
-                async with asyncio.timeout(PUBLISH_TIMEOUT):
-                    reply = await self._async_scripts().read(
-                        self.redis_history.keys(stream), self.redis_history.read_args(since)
-                    )
-                now, missed = self.redis_history.replay(reply, since)
-            except REDIS_ERRORS as exc:
-                logger.warning("no position for %.80r from Redis (%s): live only", stream, exc)
+            now, missed = await self._read_history(stream, since)
             if self.hub.holds(wire, connection):  # it did not leave meanwhile
                 self._answer(connection, stream, wire, now, since, missed)
         finally:
             self.hub.release(wire, connection, now)
 
+    async def _read_history(
+        self, stream: str, since: Position | None
+    ) -> tuple[Position | None, list[tuple[int, Any]] | None]:
+        """The stream's position and what followed ``since``; no position if Redis fails."""
+        if self._positions_paused():
+            return None, None
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                reply = await self._async_scripts().read(
+                    self.redis_history.keys(stream), self.redis_history.read_args(since)
+                )
+        except REDIS_ERRORS as exc:
+            self._pause_positions(stream, exc)
+            return None, None
+        return self.redis_history.replay(reply, since)
+
     def position(self, stream: str) -> Position | None:
         """Where ``stream`` is now, from any thread; None (logged) when Redis cannot say.
 
         Starts the stream's epoch if it has none, so a page rendered before the first
-        broadcast still gets it replayed. After a failure, pages render without
-        positions for a moment rather than each waiting on a Redis that is down.
+        broadcast still gets it replayed.
         """
-        if time.monotonic() < self._positions_paused_until:
+        if self._positions_paused():
             return None
         try:
             reply = self._blocking_scripts().read(
                 self.redis_history.keys(stream), self.redis_history.read_args(None)
             )
         except REDIS_ERRORS as exc:
-            self._positions_paused_until = time.monotonic() + POSITION_PAUSE
-            logger.warning("no position for %.80r from Redis at %s: %s", stream, self.location, exc)
+            self._pause_positions(stream, exc)
             return None
         return self.redis_history.replay(reply, None)[0]
+
+    def _positions_paused(self) -> bool:
+        """After a failure, pages and subscribes go without positions for a moment
+        rather than each waiting on a Redis that is down."""
+        return time.monotonic() < self._positions_paused_until
+
+    def _pause_positions(self, stream: str, exc: BaseException) -> None:
+        self._positions_paused_until = time.monotonic() + POSITION_PAUSE
+        logger.warning(
+            "no position for %.80r from Redis at %s (%s): live delivery only, no replay",
+            stream,
+            self.location,
+            str(exc) or type(exc).__name__,
+        )
 
     async def _refresh_history(self, streams: list[str]) -> None:
         """Push back the expiry of streams that are listened to; never raises."""

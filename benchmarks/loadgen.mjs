@@ -32,7 +32,7 @@ function onFrame(raw) {
     if (run.received < run.latencies.length) run.latencies[run.received] = at - sent;
     run.received += 1;
     run.lastReceived = at;
-    if (run.received >= run.expected && run.done) run.done();
+    if (run.sent && run.received >= run.expected) run.done();
   } else if (frame.type === "ping") {
     pings += 1;
     this.send('{"type":"pong"}');
@@ -111,7 +111,7 @@ async function closeAll() {
   return { open: 0 };
 }
 
-function post(body) {
+function post(body, timeoutMs) {
   return new Promise((resolve) => {
     const request = http.request(
       { host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent,
@@ -122,6 +122,7 @@ function post(body) {
       },
     );
     request.on("error", () => resolve(0));
+    request.setTimeout(timeoutMs, () => request.destroy());
     request.end(body);
   });
 }
@@ -131,31 +132,39 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
-async function broadcast({ prefix, streams, count, rate, size, drain }) {
+// Sends ``count`` broadcasts (at ``rate`` per second, or back to back when 0) but stops
+// sending after ``budget`` seconds, then waits up to ``drain`` seconds for the deliveries.
+async function broadcast({ prefix, streams, count, rate, size, budget, drain }) {
   const padding = "x".repeat(size);
-  let expected = 0;
-  for (let i = 0; i < count; i += 1) expected += byStream.get(`${prefix}-${i % streams}`) || 0;
-  run = { expected, received: 0, latencies: new Float64Array(expected), lastReceived: 0, done: null };
+  let most = 0;
+  for (let i = 0; i < count; i += 1) most += byStream.get(`${prefix}-${i % streams}`) || 0;
+  run = { expected: 0, received: 0, latencies: new Float64Array(most), lastReceived: 0, sent: false };
   const finished = new Promise((resolve) => (run.done = resolve));
   const started = now();
   let failedPosts = 0;
-  for (let i = 0; i < count; i += 1) {
+  let sent = 0;
+  for (; sent < count && now() - started < budget * 1000; sent += 1) {
     if (rate > 0) {
-      const due = started + (i * 1000) / rate;
+      const due = started + (sent * 1000) / rate;
       if (due > now()) await sleep(due - now());
     }
-    const data = `t=${now()};s=${i};${padding}`.slice(0, Math.max(size, 40));
-    const status = await post(JSON.stringify({ stream: `${prefix}-${i % streams}`, data }));
+    const stream = `${prefix}-${sent % streams}`;
+    const data = `t=${now()};s=${sent};${padding}`.slice(0, Math.max(size, 40));
+    run.expected += byStream.get(stream) || 0;
+    const status = await post(JSON.stringify({ stream, data }), budget * 1000);
     if (status !== 200) failedPosts += 1;
   }
   const sentSeconds = (now() - started) / 1000;
+  const expected = run.expected;
+  run.sent = true;
   if (run.received < expected) await Promise.race([finished, sleep(drain * 1000)]);
   const received = run.received;
   const latencies = run.latencies.slice(0, Math.min(received, expected)).sort();
   const seconds = ((run.lastReceived || now()) - started) / 1000;
   run = null;
   return {
-    expected, received, lost: Math.max(0, expected - received), failed_posts: failedPosts,
+    broadcasts: count, sent, expected, received, lost: Math.max(0, expected - received),
+    failed_posts: failedPosts,
     seconds, send_seconds: sentSeconds, deliveries_per_s: received / seconds,
     p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99),
     max_ms: latencies.length ? latencies[latencies.length - 1] : null,

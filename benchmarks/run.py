@@ -10,6 +10,7 @@ import argparse
 import datetime
 import json
 import platform
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,12 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _lost(run: dict[str, Any]) -> str:
+    """Lost deliveries, and broadcasts the time budget left unsent (a saturated server)."""
+    unsent = run["broadcasts"] - run["sent"]
+    return f"{run['lost']}" + (f", {unsent} of {run['broadcasts']} unsent" if unsent else "")
+
+
 def _ratio(value: float, reference: float | None) -> str:
     return "-" if not reference else f"{value / reference:.2f}x"
 
@@ -51,7 +58,7 @@ def table(results: list[dict[str, Any]], scale: Scale) -> str:
         return None if floor is None else floor[run]["server_cpu_ms_per_1k"]
 
     lines = [
-        f"| target | idle RSS MiB | KiB/conn @{small} | KiB/conn @{middle} "
+        f"| target | idle RSS (USS) MiB | KiB/conn @{small} | KiB/conn @{middle} "
         f"| {large} held (RSS MiB, open, pings) "
         f"| {scale.rate_subscribers} subs: p50 / p99 ms, lost | CPU ms/1k deliveries (vs floor) "
         f"| {scale.fanout_subscribers} fan-out: deliveries/s, p50 / p99 ms, lost "
@@ -62,14 +69,14 @@ def table(results: list[dict[str, Any]], scale: Scale) -> str:
         rate, fanout, held = r["rate"], r["fanout"], r["held"]
         flags = "".join(" (client-bound)" for run in (rate, fanout) if run["client_bound"])
         lines.append(
-            f"| {r['target']} | {r['idle_rss'] / MIB:.1f} "
+            f"| {r['target']} | {r['idle_rss'] / MIB:.1f} ({r['idle_uss'] / MIB:.1f}) "
             f"| {_kib_per_connection(r, small):.1f} | {_kib_per_connection(r, middle):.1f} "
             f"| {r['held_rss'] / MIB:.0f}, {held['open']}, {held['pings']} "
-            f"| {_ms(rate['p50_ms'])} / {_ms(rate['p99_ms'])}, {rate['lost']} "
+            f"| {_ms(rate['p50_ms'])} / {_ms(rate['p99_ms'])}, {_lost(rate)} "
             f"| {rate['server_cpu_ms_per_1k']:.1f} "
             f"({_ratio(rate['server_cpu_ms_per_1k'], cpu_floor('rate'))}) "
             f"| {fanout['deliveries_per_s']:,.0f}, {_ms(fanout['p50_ms'])} / "
-            f"{_ms(fanout['p99_ms'])}, {fanout['lost']} "
+            f"{_ms(fanout['p99_ms'])}, {_lost(fanout)} "
             f"| {fanout['server_cpu_ms_per_1k']:.1f} "
             f"({_ratio(fanout['server_cpu_ms_per_1k'], cpu_floor('fanout'))}) "
             f"| {rate['client_cpu_share']:.0%}, {fanout['client_cpu_share']:.0%}{flags} |"
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         "--targets", default=",".join(DEFAULT_TARGETS), help=f"any of {', '.join(TARGETS)}"
     )
     options = parser.parse_args(argv)
+    # Stopped from outside: still stop the servers and generators started so far.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = [name.strip() for name in options.targets.split(",") if name.strip()]
     unknown = [name for name in names if name not in TARGETS]
     if unknown:

@@ -21,6 +21,7 @@ SMOKE = Scale(
     fanout_subscribers=40,
     fanout_broadcasts=10,
     payload_bytes=500,
+    budget_seconds=10.0,
     drain_seconds=10.0,
 )
 
@@ -57,6 +58,7 @@ def test_no_target_loses_a_broadcast(results: list[dict[str, Any]]) -> None:
         for scenario in ("rate", "fanout"):
             run_ = r[scenario]
             assert run_["failed_posts"] == 0, (r["target"], scenario)
+            assert run_["sent"] == run_["broadcasts"], (r["target"], scenario)
             assert run_["expected"] > 0, (r["target"], scenario)
             assert run_["received"] == run_["expected"], (r["target"], scenario)
             assert run_["lost"] == 0, (r["target"], scenario)

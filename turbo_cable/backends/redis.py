@@ -24,6 +24,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -190,31 +191,36 @@ class RedisBackend(Backend):
             return await asyncio.to_thread(self.publish_sync, stream, data)
         args = self.redis_history.publish_args(stream, data, self.channel(stream))
         local = self.hub.subscriber_count(stream)
-        echoed = self._hears(stream)
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT):
                 reply = await self._async_scripts().publish(self.redis_history.keys(stream), args)
         except REDIS_ERRORS as exc:
             self.hub.deliver(stream, data)
             raise self._unavailable(exc, local) from exc
-        if not echoed:  # Redis will not send it back to us: deliver it here
-            position = self.redis_history.published(reply)
-            self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
+        self._deliver_unheard(stream, data, self.redis_history.published(reply))
         return local
 
     def publish_sync(self, stream: str, data: Any) -> int:
         """:meth:`publish` for sync code in any thread (management commands, task workers)."""
         args = self.redis_history.publish_args(stream, data, self.channel(stream))
         local = self._local_count(stream)
-        echoed = self._hears(stream)
         try:
             reply = self._blocking_scripts().publish(self.redis_history.keys(stream), args)
         except REDIS_ERRORS as exc:
-            self._deliver_from_any_thread(stream, data, None)
+            self._on_loop(self.hub.deliver, stream, data)
             raise self._unavailable(exc, local) from exc
-        if not echoed:
-            self._deliver_from_any_thread(stream, data, self.redis_history.published(reply))
+        self._on_loop(self._deliver_unheard, stream, data, self.redis_history.published(reply))
         return local
+
+    def _deliver_unheard(self, stream: str, data: Any, position: Position) -> None:
+        """Deliver here a broadcast Redis will not send back to this process.
+
+        Asked after the publish, not before: a stream heard by now either gets the
+        echo, or began to be heard after the publish, and then its new subscribers
+        read the broadcast from history; delivering it here too would repeat it.
+        """
+        if not self._hears(stream):
+            self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
 
     def _local_count(self, stream: str) -> int:
         try:
@@ -222,20 +228,20 @@ class RedisBackend(Backend):
         except RuntimeError:  # the loop's thread changed the hub under us; the count is a hint
             return 0
 
-    def _deliver_from_any_thread(self, stream: str, data: Any, position: Position | None) -> None:
+    def _on_loop(self, deliver: Callable[..., object], *args: Any) -> None:
+        """Run a delivery on this backend's loop, from whichever thread publishes."""
         loop = self.loop
         if loop is None or loop.is_closed():
             return  # no cable in this process: nobody local to deliver to
-        where = position.as_dict() if position is not None else {}
         try:
             on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
             on_loop = False
         if on_loop:
-            self.hub.deliver(stream, data, **where)
+            deliver(*args)
         else:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(lambda: self.hub.deliver(stream, data, **where))
+                loop.call_soon_threadsafe(deliver, *args)
 
     def _unavailable(self, exc: BaseException, local: int) -> BackendUnavailable:
         reason = str(exc) or type(exc).__name__
@@ -266,6 +272,9 @@ class RedisBackend(Backend):
             # Heard through pub/sub before history is read: whatever follows the read arrives live.
             await self._listen(stream)
             now, missed = await self._read_history(stream, since)
+            if self._subscriber is not None:
+                # What Redis pushed before the read may still be on its way: hold it too.
+                await self._subscriber.caught_up()
             if self.hub.holds(wire, connection):  # it did not leave meanwhile
                 self._answer(connection, stream, wire, now, since, missed)
         finally:

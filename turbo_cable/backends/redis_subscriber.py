@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 from collections.abc import Callable
@@ -48,6 +49,8 @@ class Subscriber:
         self._connection: AbstractConnection | None = None
         self._channels: set[str] = set()  # streams subscribed on the current connection
         self._confirmations: dict[bytes, asyncio.Future[None]] = {}
+        self._barriers: dict[bytes, asyncio.Future[None]] = {}  # ping token -> its pong
+        self._tokens = itertools.count()
         self._lock = asyncio.Lock()  # one reconciliation at a time
         self._task: asyncio.Task[None] | None = None
         self._lost_at: float | None = None
@@ -111,6 +114,24 @@ class Subscriber:
             return None
         return confirmed
 
+    async def caught_up(self) -> None:
+        """Returns once every message Redis pushed to this process before now is handed
+        on: a ping travels behind them on the same connection. Never raises."""
+        connection = self._connection
+        if connection is None:
+            return  # nothing is coming through a connection that is not there
+        token = str(next(self._tokens)).encode()
+        answered = asyncio.get_running_loop().create_future()
+        self._barriers[token] = answered
+        try:
+            await self._send(connection, b"PING", token)
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                await answered
+        except REDIS_ERRORS as exc:
+            logger.debug("Redis did not answer a ping in time: %r", exc)
+        finally:
+            self._barriers.pop(token, None)
+
     # -- the connection's life ------------------------------------------------------
     async def _run(self) -> None:
         delay = BACKOFF_MIN
@@ -164,7 +185,8 @@ class Subscriber:
             self._connection = None
             self._channels = set()
         confirmations, self._confirmations = self._confirmations, {}
-        for waiting in confirmations.values():
+        barriers, self._barriers = self._barriers, {}
+        for waiting in (*confirmations.values(), *barriers.values()):
             if not waiting.done():
                 waiting.set_result(None)
 
@@ -190,7 +212,8 @@ class Subscriber:
             reply: Any = await connection.read_response(disconnect_on_error=False)
             self._last_heard = loop.time()
             if not isinstance(reply, list) or len(reply) < 3:
-                continue  # the answer to a ping
+                self._answered(reply)
+                continue
             kind, channel, payload = reply[0], reply[1], reply[2]
             if kind == b"message":
                 self._on_message(payload)
@@ -198,6 +221,13 @@ class Subscriber:
                 waiting = self._confirmations.pop(channel, None)
                 if waiting is not None and not waiting.done():
                     waiting.set_result(None)
+
+    def _answered(self, reply: Any) -> None:
+        """A pong: the health check's, or the one a :meth:`caught_up` waits for."""
+        if isinstance(reply, list) and len(reply) == 2 and reply[0] == b"pong":
+            waiting = self._barriers.pop(reply[1], None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(None)
 
     async def _watch(self, connection: AbstractConnection) -> None:
         """Ping every interval; a whole interval without an answer means the link is dead."""

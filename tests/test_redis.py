@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cable_client import CableClient
+from tests.cable_client import CableClient, contract
 from tests.redis_support import PREFIX, RedisServer, eventually
 from tests.servers import ROOT, LiveServer, live_server
 from tests.test_broadcast_full_path import migrated_database, post_form
@@ -63,7 +63,7 @@ async def test_a_client_on_one_server_receives_a_broadcast_posted_to_the_other(
             200,
             {"recipients": 0},
         )
-        assert await client.receive() == {
+        assert contract(await client.receive()) == {
             "type": "message",
             "stream": stream,
             "data": "<turbo-stream>hi</turbo-stream>",
@@ -82,7 +82,7 @@ async def test_a_broadcast_from_a_process_without_a_cable_reaches_both_servers(
         await on_second.subscribe(stream)
         assert publish_from_a_script(redis_server, "from-a-worker", {"done": 3}) == "True"
         for client in (on_first, on_second):
-            assert await client.receive() == {
+            assert contract(await client.receive()) == {
                 "type": "message",
                 "stream": stream,
                 "data": {"done": 3},
@@ -156,7 +156,11 @@ async def test_stream_names_of_any_characters_and_length_cross_processes(
     async with await CableClient.connect(pair[0].cable_url) as client:
         assert (await client.subscribe(wire))["type"] == "subscribed"
         assert pair[1].broadcast(name, "odd name")[0] == 200
-        assert await client.receive() == {"type": "message", "stream": wire, "data": "odd name"}
+        assert contract(await client.receive()) == {
+            "type": "message",
+            "stream": wire,
+            "data": "odd name",
+        }
 
 
 async def test_leaving_and_joining_again_at_once_keeps_the_stream_heard(

@@ -60,7 +60,12 @@ def test_a_sync_broadcast_is_published_once_as_json_on_the_prefixed_channel(
     assert publisher.publish_sync("room:é", {"n": 1}) == 0  # no socket in this process
     message = next_message(listener)
     assert message["channel"] == "shop:room:é".encode()
-    assert json.loads(message["data"]) == {"stream": "room:é", "data": {"n": 1}}
+    published = json.loads(message["data"])
+    assert {key: published[key] for key in ("stream", "data")} == {
+        "stream": "room:é",
+        "data": {"n": 1},
+    }
+    assert published["offset"] == 1
     assert listener.get_message(timeout=0.2) is None
 
 
@@ -82,7 +87,8 @@ async def test_an_async_broadcast_from_a_loop_without_a_cable_is_published(
     publisher = relay_publisher()
     assert publisher is not None
     assert await publisher.publish("jobs", "done") == 0
-    assert json.loads(next_message(listener)["data"]) == {"stream": "jobs", "data": "done"}
+    published = json.loads(next_message(listener)["data"])
+    assert (published["stream"], published["data"], published["offset"]) == ("jobs", "done", 1)
 
 
 def test_a_sync_broadcast_fails_fast_without_leaking_the_password(

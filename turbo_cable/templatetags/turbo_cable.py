@@ -19,7 +19,7 @@ from django.urls import get_script_prefix
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from turbo_cable.backends import running_backend
+from turbo_cable.backends import stream_position
 from turbo_cable.conf import get_settings
 from turbo_cable.streams import stream_name, wire_stream_name
 
@@ -42,8 +42,7 @@ def ping_interval() -> str:
 
 def _position(stream: str) -> str:
     """The stream's position now, so the client gets what is broadcast before it subscribes."""
-    backend = running_backend()
-    position = backend.position(stream) if backend is not None else None
+    position = stream_position(stream)
     if position is None:
         return ""
     return format_html(' epoch="{}" offset="{}"', position.epoch, position.offset)

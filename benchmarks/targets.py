@@ -60,7 +60,11 @@ TARGETS = {
         ),
         # The other WebSocket implementations uvicorn offers, to pick the fastest.
         Target("turbo-uvicorn-legacy", _uvicorn(TURBO_APP, "--ws", "websockets"), TURBO_SETTINGS),
-        Target("turbo-uvicorn-wsproto", _uvicorn(TURBO_APP, "--ws", "wsproto"), TURBO_SETTINGS),
+        Target(
+            "turbo-uvicorn-wsproto",
+            _uvicorn(TURBO_APP, "--ws", "wsproto", "--ws-ping-interval", "0"),
+            TURBO_SETTINGS,
+        ),
     )
 }
 DEFAULT_TARGETS = (

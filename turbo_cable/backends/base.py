@@ -27,6 +27,7 @@ from turbo_cable.protocol import (
 logger = logging.getLogger("turbo_cable")
 
 PING_EVENT: dict[str, Any] = {"type": "websocket.send", "text": PING}
+PING_BATCH = 500  # sockets pinged between two yields to the event loop
 
 
 def _text(text: str) -> dict[str, Any]:
@@ -86,17 +87,23 @@ class Backend:
             connection.close(code, reason)
 
     async def _keep_alive(self) -> None:
-        """One loop for all sockets: ping every interval, close the silent ones."""
+        """One loop for all sockets: ping every interval, close the silent ones.
+
+        Sockets are pinged in batches with a yield between them, so ten thousand
+        pings do not hold up broadcasts for the whole pass.
+        """
         interval, idle_timeout = self.settings.PING_INTERVAL, self.settings.IDLE_TIMEOUT
         while True:
             await asyncio.sleep(interval)
             now = time.monotonic()
-            for connection in list(self.connections):
+            for n, connection in enumerate(list(self.connections), 1):
                 if now - connection.last_seen > idle_timeout:
                     logger.warning("closing idle connection %r", connection)
                     connection.close(NORMAL, "idle timeout")
                 else:
                     connection.deliver(PING_EVENT)
+                if n % PING_BATCH == 0:
+                    await asyncio.sleep(0)
             if self.history is not None:
                 self.history.sweep(listened=lambda stream: self.hub.subscriber_count(stream) > 0)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from turbo_cable.conf import DEFAULTS
 
-README = (Path(__file__).resolve().parent.parent / "README.rst").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.rst").read_text()
 
 
 def documented_settings() -> dict[str, str]:
@@ -30,3 +33,29 @@ def test_every_setting_is_documented_with_its_default() -> None:
 def test_the_readme_names_the_two_commands() -> None:
     assert "``make run``" in README
     assert "``make test``" in README
+
+
+@pytest.mark.parametrize(
+    "document",
+    sorted(
+        path.relative_to(ROOT).as_posix()
+        for path in [ROOT / "README.rst", *ROOT.glob("docs/*.rst")]
+    ),
+)
+def test_every_document_renders_without_warnings(document: str) -> None:
+    from docutils.core import publish_doctree
+    from docutils.utils import SystemMessage
+
+    try:
+        publish_doctree(
+            (ROOT / document).read_text(),
+            source_path=document,
+            settings_overrides={"halt_level": 2, "report_level": 5},
+        )
+    except SystemMessage as problem:
+        pytest.fail(f"{document}: {problem}")
+
+
+def test_links_to_docs_point_at_files_that_exist() -> None:
+    for target in re.findall(r"<(docs/[^>]+\.rst)>`_", README):
+        assert (ROOT / target).is_file(), target

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from pytest_django.fixtures import Settings
 
 from tests.browser_support import browser, browser_dependencies, open_tab  # noqa: F401
 from tests.redis_support import RedisServer
 from tests.servers import SERVERS, LiveServer, live_server
+from turbo_cable.backends import reset_backend
 
 
 @pytest.fixture(scope="module", params=SERVERS)
@@ -24,3 +26,14 @@ def redis_server() -> Iterator[RedisServer]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def configure(settings: Settings) -> Iterator[Callable[..., None]]:
+    """Sets ``TURBO_CABLE`` in this test process (which runs no cable) for the test."""
+
+    def apply(**values: object) -> None:
+        settings.TURBO_CABLE = values
+
+    yield apply
+    reset_backend()

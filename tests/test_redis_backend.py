@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import redis
-from django.test import override_settings
 
 from tests.redis_support import RedisServer
 from tests.servers import free_port
@@ -19,21 +18,6 @@ from turbo_cable.backends.redis import decode_broadcast, encode_broadcast
 from turbo_cable.checks import check_redis_backend
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def configure() -> Iterator[Callable[..., None]]:
-    """Sets ``TURBO_CABLE`` for the rest of the test."""
-    applied: list[override_settings] = []
-
-    def apply(**values: object) -> None:
-        override = override_settings(TURBO_CABLE=values)
-        override.enable()
-        applied.append(override)
-
-    yield apply
-    for override in reversed(applied):
-        override.disable()
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.test import override_settings
 
 from tests.cable_client import CableClient
 from tests.redis_support import PREFIX, RedisServer, eventually
 from tests.servers import LiveServer, free_port, live_server
-from turbo_cable.backends import relay_publisher, reset_backend, stream_position
+from turbo_cable.backends import relay_publisher, stream_position
 from turbo_cable.history import Position
 from turbo_cable.hub import Hub
 from turbo_cable.streams import signed_stream_name
@@ -32,22 +31,6 @@ def pair(redis_server: RedisServer) -> Iterator[tuple[LiveServer, LiveServer]]:
         live_server("uvicorn", settings=settings) as second,
     ):
         yield first, second
-
-
-@pytest.fixture
-def configure() -> Iterator[Callable[..., None]]:
-    """Sets ``TURBO_CABLE`` in this test process, which runs no cable."""
-    applied: list[override_settings] = []
-
-    def apply(**values: object) -> None:
-        override = override_settings(TURBO_CABLE=values)
-        override.enable()
-        applied.append(override)
-
-    yield apply
-    for override in reversed(applied):
-        override.disable()
-    reset_backend()
 
 
 async def subscribe_from(

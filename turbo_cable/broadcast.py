@@ -174,11 +174,18 @@ def _as_received(data: Any, body: bytes) -> Any:
     return data if isinstance(data, str) else json.loads(body)["data"]
 
 
-def _deliver(stream: str, data: Any) -> bool:
+def _settled_without_sending(stream: str, data: Any) -> bool | None:
+    """False when broadcasts are suppressed, True when a test captures them, else None."""
     if broadcasts_suppressed():
         return False
     if _intercepted(stream, data):
         return True
+    return None
+
+
+def _deliver(stream: str, data: Any) -> bool:
+    if (settled := _settled_without_sending(stream, data)) is not None:
+        return settled
     body = _body(stream, data)
     settings = get_settings()
     try:
@@ -209,10 +216,8 @@ def _deliver(stream: str, data: Any) -> bool:
 
 
 async def _adeliver(stream: str, data: Any) -> bool:
-    if broadcasts_suppressed():
-        return False
-    if _intercepted(stream, data):
-        return True
+    if (settled := _settled_without_sending(stream, data)) is not None:
+        return settled
     body = _body(stream, data)
     settings = get_settings()
     try:

@@ -36,6 +36,7 @@ install-system:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test-django52: $(VENV)/.installed install-system
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

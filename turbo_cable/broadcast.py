@@ -154,6 +154,11 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+def _is_current(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether we run on ``loop``, where sync code cannot wait for it."""
+    return loop is _current_loop()
+
+
 _spawned: set[asyncio.Task[Any]] = set()
 
 
@@ -191,8 +196,8 @@ def _deliver(stream: str, data: Any) -> bool:
     try:
         if settings.BACKEND != "memory":
             publisher = cast(Any, relay_publisher())
-            loop = getattr(publisher, "loop", None)
-            if loop is not None and loop is _current_loop():
+            loop: Any = getattr(publisher, "loop", None)
+            if loop is not None and _is_current(loop):
                 _spawn(loop, publisher.publish(stream, data))
             else:
                 publisher.publish_sync(stream, data)
@@ -202,12 +207,13 @@ def _deliver(stream: str, data: Any) -> bool:
             _post(body, settings)
             return True
         _check_size(body, settings)
-        assert backend.loop is not None
+        loop = backend.loop
+        assert loop is not None  # running_backend() only returns a started backend
         publish = backend.publish(stream, _as_received(data, body))
-        if backend.loop is _current_loop():
-            _spawn(backend.loop, publish)
+        if _is_current(loop):
+            _spawn(loop, publish)
         else:
-            future = asyncio.run_coroutine_threadsafe(publish, backend.loop)
+            future = asyncio.run_coroutine_threadsafe(publish, loop)
             future.result(timeout=settings.BROADCAST_TIMEOUT)
     except Exception as exc:
         logger.warning("broadcast to stream %r failed: %s", stream, _reason(exc))

@@ -14,6 +14,7 @@ and a broadcast that fails is logged, never raised into ``save()``/``delete()``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -153,7 +154,7 @@ def _saved(
         handler = declaration.on_create if created else declaration.on_update
         what = f"{declaration.kind} (on {'create' if created else 'update'})"
         transaction.on_commit(
-            lambda handler=handler, what=what: _guarded(what, instance, lambda: handler(instance)),
+            functools.partial(_guarded, what, instance, functools.partial(handler, instance)),
             using=using,
         )
 
@@ -163,12 +164,17 @@ def _deleted(sender: type, instance: Instance, using: str, **_: Any) -> None:
         return
     for declaration in sender._turbo_cable_declarations:  # type: ignore[attr-defined]
         what = f"{declaration.kind} (on delete)"
+        # Names are taken now, while the instance still has its primary key.
         send: list[Callable[[], None]] = []
-        _guarded(what, instance, lambda d=declaration, s=send: s.append(d.on_delete(instance)))
+        _guarded(what, instance, functools.partial(_prepare_delete, declaration, instance, send))
         for run in send:
-            transaction.on_commit(
-                lambda run=run, what=what: _guarded(what, instance, run), using=using
-            )
+            transaction.on_commit(functools.partial(_guarded, what, instance, run), using=using)
+
+
+def _prepare_delete(
+    declaration: Declaration, instance: Instance, into: list[Callable[[], None]]
+) -> None:
+    into.append(declaration.on_delete(instance))
 
 
 def connect(mixin: type) -> None:

@@ -199,7 +199,7 @@ class Broadcastable:
         options: dict[str, Any],
         *,
         later: bool = False,
-    ) -> Any:
+    ) -> bool:
         target = options.pop("target", None)
         targets = options.pop("targets", None)
         if target is None and targets is None:
@@ -219,7 +219,8 @@ class Broadcastable:
         rendering: dict[str, Any],
         default_target: Any,
         later: bool = False,
-    ) -> Any:
+    ) -> bool:
+        """Render and deliver now (True when the cable took it), or queue it (``later``)."""
         if target is None and targets is None and action != "refresh":
             target = default_target
         instance: Model = self  # type: ignore[assignment]
@@ -238,10 +239,10 @@ class Broadcastable:
             rendering=content,
         )
         if broadcasts_suppressed(self._model()):
-            return None if later else False
+            return False
         if later:
             deliver_later(stream_action, instance)
-            return None
+            return True
         return deliver(stream_action)
 
 

@@ -75,7 +75,7 @@ class Rendering:
         if not render:
             return cls(render=False)
         chosen = template if template is not None else partial
-        merged = {instance._meta.model_name: instance, **(context or {})}
+        merged: dict[str, Any] = {str(instance._meta.model_name): instance, **(context or {})}
         return cls(template=chosen or default_template(instance), context=merged)
 
     def content(self) -> str:

@@ -41,6 +41,6 @@ def broadcasts_suppressed(model: type | None = None) -> bool:
     current = _suppressed.get()
     if current is None:
         return False
-    if current == ALL:
+    if isinstance(current, str):  # ALL
         return True
     return model is not None and issubclass(model, current)

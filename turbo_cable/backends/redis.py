@@ -63,7 +63,7 @@ def redis_url_problem(url: str) -> str | None:
     """Why ``url`` cannot reach a Redis database, or None; redis-py alone reads a bad
     database number as 0 without a word."""
     try:
-        redis.connection.parse_url(url)
+        redis.connection.parse_url(url)  # type: ignore[no-untyped-call]
     except ValueError as exc:
         return str(exc)
     parts = urlsplit(url)

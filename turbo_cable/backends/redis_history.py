@@ -101,7 +101,7 @@ class RedisHistory:
         base = self.prefix + b"{" + _utf8(stream) + b"}:"
         return [base + b"position", base + b"log"]
 
-    def publish_args(self, stream: str, data: Any, channel: bytes) -> list[bytes | int]:
+    def publish_args(self, stream: str, data: Any, channel: bytes) -> list[bytes | int | str]:
         stream_json, data_json = _utf8(_encode(stream)), _utf8(_encode(data))
         return [_new_epoch(), self.size, self.ttl_ms, channel, stream_json, data_json]
 

@@ -136,7 +136,7 @@ class Subscriber:
     async def _run(self) -> None:
         delay = BACKOFF_MIN
         while True:
-            connection = self._pool.make_connection()
+            connection = self._pool.make_connection()  # type: ignore[no-untyped-call]
             try:
                 await connection.connect()
                 await self._subscribe_all(connection)

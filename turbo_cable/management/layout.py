@@ -36,7 +36,7 @@ def script_tag(static_path: str) -> str:
 def has_controller(layout: str) -> bool:
     body = _find_body(layout)
     found = _DATA_CONTROLLER.search(body.group("attributes"))
-    return bool(found) and CONTROLLER in _controller_value(found).split()
+    return found is not None and CONTROLLER in _controller_value(found).split()
 
 
 def add_controller(layout: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -154,7 +154,7 @@ class Command(BaseCommand):
         for engine in settings.TEMPLATES:
             if engine["BACKEND"] != "django.template.backends.django.DjangoTemplates":
                 continue
-            for directory in engine.get("DIRS", []):
+            for directory in cast("list[Any]", engine.get("DIRS", [])):
                 searched.append(str(directory))
                 for name in LAYOUT_NAMES:
                     candidate = Path(directory) / name

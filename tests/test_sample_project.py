@@ -12,14 +12,17 @@ from pathlib import Path
 import pytest
 
 from tests.browser_support import OpenTab, Tab
-from tests.servers import ROOT, free_port
+from tests.redis_support import RedisServer
+from tests.servers import ROOT, free_port, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
 class SampleServer:
-    def __init__(self, port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-        self.port, self.process, self.log = port, process, log
+    def __init__(
+        self, port: int, process: subprocess.Popen[bytes], log: Path, database: Path
+    ) -> None:
+        self.port, self.process, self.log, self.database = port, process, log, database
         self.url = f"http://127.0.0.1:{port}"
 
 
@@ -29,7 +32,8 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleServer]:
     folder = tmp_path_factory.mktemp("sample")
     port, log = free_port(), folder / "make-run.log"
     venv = Path(sys.prefix)
-    env = {**os.environ, "PORT": str(port), "SAMPLE_DB": str(folder / "db.sqlite3")}
+    database = folder / "db.sqlite3"
+    env = {**os.environ, "PORT": str(port), "SAMPLE_DB": str(database)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -40,7 +44,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleServer]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = SampleServer(port, process, log)
+    server = SampleServer(port, process, log, database)
     try:
         deadline = time.monotonic() + 120
         while "Quit the server with" not in log.read_text(errors="replace"):
@@ -112,3 +116,22 @@ async def test_notes_refresh_other_pages_by_morphing(
     await bob.wait_for_text("#notes", "morph me")
     # A morph keeps the elements; a reload or a plain Turbo render would replace them.
     assert await bob.page.evaluate("document.querySelector('h1') === window.heading")
+
+
+async def test_pages_on_two_uvicorn_workers_update_each_other_through_redis(
+    sample: SampleServer, redis_server: RedisServer, open_tab: OpenTab
+) -> None:
+    """The sample as several workers run it: any page, any worker, one Redis."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "sample_project.settings",
+        "TURBO_CABLE_BACKEND": redis_server.url,
+        "SAMPLE_DB": str(sample.database),
+    }
+    with live_server(
+        "uvicorn", env=env, app="sample_project.asgi:application", extra_args=("--workers", "2")
+    ) as workers:
+        tabs = [await open_tab(workers.http_url + "/", wait_connected=1) for _ in range(4)]
+        before = int(await tabs[1].text("#counter-value"))
+        await tabs[0].page.click("#increment")
+        for tab in tabs:
+            await tab.wait_for_text("#counter-value", str(before + 1))

@@ -2,7 +2,9 @@
 
 The Node.js load generator holds the sockets and times every delivery; this side
 starts the server, tells the generator what to do step by step, and reads the
-server's RSS and CPU time (user + system, via psutil) between the steps.
+server's RSS and CPU time (user + system, via psutil) between the steps. A
+multi-worker target runs the traffic scenarios only, and reports how its sockets
+were split between the workers.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from typing import Any
 
 import psutil
 
-from benchmarks.targets import Target
+from benchmarks.processes import Sampler
+from benchmarks.targets import Server, Target
 
 HERE = Path(__file__).resolve().parent
 MIB = 1024 * 1024
 TRAFFIC_PING_INTERVAL = 30.0  # the cable's default
+SPREAD_ATTEMPTS = 3  # connects tried before giving up on a worker that takes no socket
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +87,11 @@ def ensure_load_generator() -> None:
 class LoadGenerator:
     """The Node.js process; ``ask`` sends one command and waits for its answer."""
 
-    def __init__(self, cable_url: str, broadcast_url: str) -> None:
+    def __init__(self, cable_url: str, broadcast_url: str, fresh_posts: bool = False) -> None:
+        # A fresh connection per POST lets each broadcast land on any worker.
+        posts = ["fresh"] if fresh_posts else []
         self.process = subprocess.Popen(
-            ["node", str(HERE / "loadgen.mjs"), cable_url, broadcast_url],
+            ["node", str(HERE / "loadgen.mjs"), cable_url, broadcast_url, *posts],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -123,24 +129,6 @@ class LoadGenerator:
             self.process.wait()
 
 
-class Sampler:
-    """CPU time and RSS of the server process."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-
-    def rss(self) -> int:
-        return int(self.process.memory_info().rss)
-
-    def uss(self) -> int:
-        """Memory no other process shares (RSS also counts shared library pages)."""
-        return int(self.process.memory_full_info().uss)
-
-    def cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return float(times.user + times.system)
-
-
 def _post(url: str, stream: str, data: str) -> None:
     body = json.dumps({"stream": stream, "data": data}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
@@ -148,14 +136,17 @@ def _post(url: str, stream: str, data: str) -> None:
         response.read()
 
 
-def _measured_broadcast(loadgen: LoadGenerator, server: Sampler, **options: Any) -> dict[str, Any]:
+def _measured_broadcast(
+    loadgen: LoadGenerator, server: Sampler, redis: Sampler | None, **options: Any
+) -> dict[str, Any]:
     cpu, client_cpu, started = server.cpu_seconds(), loadgen.cpu_seconds(), time.monotonic()
+    redis_cpu = 0.0 if redis is None else redis.cpu_seconds()
     result = loadgen.ask("broadcast", **options)
     wall = time.monotonic() - started
     server_cpu = server.cpu_seconds() - cpu
     client_share = (loadgen.cpu_seconds() - client_cpu) / wall
     delivered = max(1, result["received"])
-    return {
+    measured = {
         **result,
         "server_cpu_s": server_cpu,
         "server_cpu_ms_per_1k": server_cpu / delivered * 1e6,
@@ -163,6 +154,9 @@ def _measured_broadcast(loadgen: LoadGenerator, server: Sampler, **options: Any)
         "client_cpu_share": client_share,
         "client_bound": client_share > 0.9,
     }
+    if redis is not None:
+        measured["redis_cpu_ms_per_1k"] = (redis.cpu_seconds() - redis_cpu) / delivered * 1e6
+    return measured
 
 
 def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]:
@@ -173,7 +167,9 @@ def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]
     """
     raise_open_file_limit(max(scale.idle) + 1000)
     result: dict[str, Any] = {"target": target.name}
-    with _serving(target, scale.ping_interval) as (sampler, loadgen):
+    if target.workers > 1:
+        return {**result, **_traffic(target, scale, log)}
+    with _serving(target, scale.ping_interval) as (_, sampler, loadgen):
         result["idle_rss"] = sampler.rss()
         result["idle_uss"] = sampler.uss()
         opened = 0
@@ -187,14 +183,21 @@ def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]
         result["held"] = loadgen.ask("hold", seconds=scale.hold_seconds)
         result["held_rss"] = sampler.rss()
         loadgen.ask("close")
+    return {**result, **_traffic(target, scale, log)}
 
-    with _serving(target, TRAFFIC_PING_INTERVAL) as (sampler, loadgen):
-        loadgen.ask(
-            "connect", count=scale.rate_subscribers, prefix="rate", streams=scale.rate_streams
+
+def _traffic(target: Target, scale: Scale, log: Any) -> dict[str, Any]:
+    """The rate and fan-out runs, on a fresh server with the default ping interval."""
+    result: dict[str, Any] = {}
+    with _serving(target, TRAFFIC_PING_INTERVAL) as (server, sampler, loadgen):
+        redis = None if server.redis is None else Sampler(server.redis.pid)
+        split = _connect(
+            server, sampler, loadgen, scale.rate_subscribers, "rate", scale.rate_streams
         )
         result["rate"] = _measured_broadcast(
             loadgen,
             sampler,
+            redis,
             prefix="rate",
             streams=scale.rate_streams,
             count=int(scale.rate_per_s * scale.rate_seconds),
@@ -203,13 +206,15 @@ def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]
             budget=scale.budget_seconds,
             drain=scale.drain_seconds,
         )
+        result["rate"]["split"] = split
         log(f"  {target.name}: rate {_brief(result['rate'])}")
         loadgen.ask("close")
 
-        loadgen.ask("connect", count=scale.fanout_subscribers, prefix="fanout", streams=1)
+        split = _connect(server, sampler, loadgen, scale.fanout_subscribers, "fanout", 1)
         result["fanout"] = _measured_broadcast(
             loadgen,
             sampler,
+            redis,
             prefix="fanout",
             streams=1,
             count=scale.fanout_broadcasts,
@@ -218,22 +223,45 @@ def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]
             budget=scale.budget_seconds,
             drain=scale.drain_seconds,
         )
+        result["fanout"]["split"] = split
         log(f"  {target.name}: fan-out {_brief(result['fanout'])}")
         loadgen.ask("close")
     return result
 
 
+def _connect(
+    server: Server, sampler: Sampler, loadgen: LoadGenerator, count: int, prefix: str, streams: int
+) -> list[int] | None:
+    """Open and subscribe ``count`` sockets; with several workers, the sockets each one holds.
+
+    A worker that took none (one may win every accept of a burst) makes the run
+    meaningless, so the sockets are closed and opened again.
+    """
+    for _ in range(SPREAD_ATTEMPTS):
+        loadgen.ask("connect", count=count, prefix=prefix, streams=streams)
+        if not sampler.workers:
+            return None
+        split = sampler.sockets_per_worker(server.port)
+        if all(split):
+            return split
+        loadgen.ask("close")
+    raise RuntimeError(f"{server.target.name}: one worker took no socket: {split}")
+
+
 @contextlib.contextmanager
-def _serving(target: Target, ping_interval: float) -> Iterator[tuple[Sampler, LoadGenerator]]:
-    """A fresh server, warmed up by one broadcast, and a load generator pointed at it."""
+def _serving(
+    target: Target, ping_interval: float
+) -> Iterator[tuple[Server, Sampler, LoadGenerator]]:
+    """A fresh server, warmed up by broadcasts, and a load generator pointed at it."""
     server = target.start(ping_interval)
     loadgen = None
     try:
         sampler = Sampler(server.pid)
-        _post(server.broadcast_url, "warm-up", "x")  # load the broadcast path's code
+        for _ in range(4 * target.workers):  # load the broadcast path's code, in every worker
+            _post(server.broadcast_url, "warm-up", "x")
         time.sleep(1.0)
-        loadgen = LoadGenerator(server.cable_url, server.broadcast_url)
-        yield sampler, loadgen
+        loadgen = LoadGenerator(server.cable_url, server.broadcast_url, target.workers > 1)
+        yield server, sampler, loadgen
     finally:
         if loadgen is not None:
             loadgen.stop()

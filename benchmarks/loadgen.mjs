@@ -8,8 +8,10 @@ import { performance } from "node:perf_hooks";
 import readline from "node:readline";
 import WebSocket from "ws";
 
-const [cableUrl, broadcastUrl] = process.argv.slice(2);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const [cableUrl, broadcastUrl, posts] = process.argv.slice(2);
+// "fresh": a new connection per POST, so that behind several workers each broadcast
+// lands on whichever worker accepts it; otherwise one kept-alive connection.
+const agent = posts === "fresh" ? false : new http.Agent({ keepAlive: true, maxSockets: 1 });
 const target = new URL(broadcastUrl);
 
 const sockets = [];

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import MIB, Scale, ensure_load_generator, run_target
-from benchmarks.targets import DEFAULT_TARGETS, ROOT, TARGETS
+from benchmarks.targets import DEFAULT_TARGETS, ROOT, TARGETS, WORKER_TARGETS
 
 RESULTS = ROOT / "benchmarks" / "results"
 FLOOR = "floor-websockets"
@@ -50,7 +50,9 @@ def _ratio(value: float, reference: float | None) -> str:
 
 
 def table(results: list[dict[str, Any]], scale: Scale) -> str:
-    """The published table; CPU ratios are relative to the floor when it ran."""
+    """The published table of one-process targets; CPU ratios are relative to the floor
+    when it ran."""
+    results = [r for r in results if "idle_rss" in r]
     small, middle, large = scale.idle
     floor = next((r for r in results if r["target"] == FLOOR), None)
 
@@ -84,11 +86,46 @@ def table(results: list[dict[str, Any]], scale: Scale) -> str:
     return "\n".join(lines)
 
 
+def _split(run: dict[str, Any]) -> str:
+    return " / ".join(str(n) for n in run["split"])
+
+
+def workers_table(results: list[dict[str, Any]], scale: Scale) -> str:
+    """The multi-worker targets: traffic only, CPU summed over the master and its workers."""
+    lines = [
+        f"| target | {scale.rate_subscribers} subs: sockets per worker "
+        "| deliveries/s, p50 / p99 ms, lost | CPU ms/1k deliveries (Redis) "
+        f"| {scale.fanout_subscribers} fan-out: sockets per worker "
+        "| deliveries/s, p50 / p99 ms, lost | CPU ms/1k deliveries (Redis) "
+        "| client CPU (rate, fan-out) |",
+        "|---" * 8 + "|",
+    ]
+    for r in results:
+        if "idle_rss" in r:
+            continue
+        cells = [r["target"]]
+        for run in (r["rate"], r["fanout"]):
+            cells += [
+                _split(run),
+                f"{run['deliveries_per_s']:,.0f}, {_ms(run['p50_ms'])} / {_ms(run['p99_ms'])}, "
+                f"{_lost(run)}",
+                f"{run['server_cpu_ms_per_1k']:.1f} ({run.get('redis_cpu_ms_per_1k', 0):.1f})",
+            ]
+        flags = "".join(
+            " (client-bound)" for run in (r["rate"], r["fanout"]) if run["client_bound"]
+        )
+        cells.append(f"{r['rate']['client_cpu_share']:.0%}, {r['fanout']['client_cpu_share']:.0%}")
+        lines.append(f"| {' | '.join(cells)}{flags} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario size")
     parser.add_argument(
-        "--targets", default=",".join(DEFAULT_TARGETS), help=f"any of {', '.join(TARGETS)}"
+        "--targets",
+        default=",".join((*DEFAULT_TARGETS, *WORKER_TARGETS)),
+        help=f"any of {', '.join(TARGETS)}",
     )
     options = parser.parse_args(argv)
     # Stopped from outside: still stop the servers and generators started so far.
@@ -111,7 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     Path(RESULTS / f"{stamp}.json").write_text(json.dumps(document, indent=2))
     print(f"{started:%Y-%m-%d}, scale {options.scale}, Python {platform.python_version()}\n")
-    print(table(results, scale))
+    if any("idle_rss" in r for r in results):
+        print(table(results, scale))
+    if not all("idle_rss" in r for r in results):
+        print(
+            f"\nSeveral workers behind one port, sharing Redis:\n\n{workers_table(results, scale)}"
+        )
     return 0
 
 

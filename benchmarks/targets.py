@@ -1,7 +1,12 @@
-"""The servers under test, each started the same way: one process on a free loopback port."""
+"""The servers under test, each started the same way on a free loopback port.
+
+Most are one process; the multi-worker ones are ``uvicorn --workers N`` sharing a
+redis-server that the target starts for itself and kills when it stops.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -10,6 +15,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
+
+from benchmarks.processes import wait_for_workers
+from benchmarks.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +35,8 @@ class Target:
     args: tuple[str, ...]
     settings_module: str | None = None
     separate_http_port: bool = False
+    workers: int = 1
+    redis: bool = False
 
     def start(self, ping_interval: float) -> Server:
         return Server(self, ping_interval)
@@ -45,6 +57,7 @@ TURBO_APP = "sample_project.asgi:application"
 CHANNELS_APP = "benchmarks.channels_peer.asgi:application"
 TURBO_SETTINGS = "benchmarks.turbo_settings"
 CHANNELS_SETTINGS = "benchmarks.channels_peer.settings"
+WORKERS = ("--workers", "2")
 
 TARGETS = {
     target.name: target
@@ -65,6 +78,21 @@ TARGETS = {
             _uvicorn(TURBO_APP, "--ws", "wsproto", "--ws-ping-interval", "0"),
             TURBO_SETTINGS,
         ),
+        # Two worker processes behind one port, every broadcast going through Redis.
+        Target(
+            "turbo-uvicorn-redis-2w",
+            _uvicorn(TURBO_APP, *RECOMMENDED_UVICORN, *WORKERS),
+            "benchmarks.turbo_redis_settings",
+            workers=2,
+            redis=True,
+        ),
+        Target(
+            "channels-uvicorn-redis-2w",
+            _uvicorn(CHANNELS_APP, *WORKERS),
+            "benchmarks.channels_peer.redis_settings",
+            workers=2,
+            redis=True,
+        ),
     )
 }
 DEFAULT_TARGETS = (
@@ -74,6 +102,7 @@ DEFAULT_TARGETS = (
     "channels-daphne",
     "floor-websockets",
 )
+WORKER_TARGETS = ("turbo-uvicorn-redis-2w", "channels-uvicorn-redis-2w")
 
 
 def free_port() -> int:
@@ -100,7 +129,10 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115  (lives as long as the server)
             prefix=f"bench-{target.name}-", suffix=".log", delete=False
         )
+        self.redis = RedisServer() if target.redis else None
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.redis is not None:
+            env["BENCH_REDIS_URL"] = self.redis.url
         env["TURBO_CABLE_PING_INTERVAL"] = str(ping_interval)
         if target.settings_module:
             env["DJANGO_SETTINGS_MODULE"] = target.settings_module
@@ -109,7 +141,11 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
-        self._wait_until_serving()
+        try:
+            self._wait_until_serving()
+        except BaseException:
+            self.stop()  # a server that did not start leaves nothing behind
+            raise
 
     @property
     def pid(self) -> int:
@@ -132,16 +168,23 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.target.name} exited at start-up:\n{self.output()}")
             if _accepting(self.port) and _accepting(self.http_port):
+                if self.target.workers > 1:
+                    wait_for_workers(self.pid, self.target.workers, deadline - time.monotonic())
                 return
             time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"{self.target.name} did not start in {timeout}s:\n{self.output()}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
+            workers = psutil.Process(self.pid).children()
             self.process.terminate()
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            for worker in workers:  # a master killed above leaves its workers behind
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker.kill()
+        if self.redis is not None:
+            self.redis.stop()

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from benchmarks.harness import Scale
-from benchmarks.run import run, table
-from benchmarks.targets import DEFAULT_TARGETS
+from benchmarks.run import run, table, workers_table
+from benchmarks.targets import DEFAULT_TARGETS, WORKER_TARGETS
 
 SMOKE = Scale(
     idle=(20, 40, 60),
@@ -74,3 +74,31 @@ def test_figures_are_measured_and_plausible(results: list[dict[str, Any]]) -> No
             assert run_["deliveries_per_s"] > 0
             assert run_["server_cpu_s"] >= 0
             assert run_["client_cpu_share"] >= 0
+
+
+@pytest.fixture(scope="module")
+def worker_results() -> list[dict[str, Any]]:
+    return run(list(WORKER_TARGETS), SMOKE, log=lambda line: None)
+
+
+def test_two_workers_sharing_redis_both_hold_sockets_and_lose_no_broadcast(
+    worker_results: list[dict[str, Any]],
+) -> None:
+    assert [r["target"] for r in worker_results] == list(WORKER_TARGETS)
+    subscribers = {"rate": SMOKE.rate_subscribers, "fanout": SMOKE.fanout_subscribers}
+    for r in worker_results:
+        for scenario, count in subscribers.items():
+            run_ = r[scenario]
+            assert len(run_["split"]) == 2, (r["target"], scenario, run_["split"])
+            assert all(run_["split"]), (r["target"], scenario, run_["split"])
+            assert sum(run_["split"]) == count, (r["target"], scenario, run_["split"])
+            assert run_["failed_posts"] == 0, (r["target"], scenario)
+            assert run_["sent"] == run_["broadcasts"], (r["target"], scenario)
+            assert run_["expected"] > 0, (r["target"], scenario)
+            assert run_["received"] == run_["expected"], (r["target"], scenario)
+            assert 0 <= run_["p50_ms"] <= run_["p99_ms"] <= run_["max_ms"] < 10_000
+            assert run_["server_cpu_s"] >= 0, (r["target"], scenario)
+            assert run_["redis_cpu_ms_per_1k"] >= 0, (r["target"], scenario)
+    rendered = workers_table(worker_results, SMOKE)
+    assert rendered.count("\n") == len(WORKER_TARGETS) + 1
+    assert all(name in rendered for name in WORKER_TARGETS)

@@ -67,6 +67,7 @@ class Backend:
         self.history: MemoryHistory | None = None
         self.connections: set[CableConnection] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._unlistening: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------
@@ -202,5 +203,11 @@ class Backend:
         """The last local subscriber of ``stream`` left."""
 
     def _schedule_unlisten(self, stream: str) -> None:
-        if self.loop is not None and type(self)._unlisten is not Backend._unlisten:
-            self.loop.create_task(self._unlisten(stream))
+        """Run ``_unlisten`` from sync code, if this backend has one to run."""
+        if type(self)._unlisten is Backend._unlisten:
+            return
+        if self.loop is not None and not self.loop.is_closed():
+            task = self.loop.create_task(self._unlisten(stream))
+            # Keep a reference: the loop holds tasks only weakly.
+            self._unlistening.add(task)
+            task.add_done_callback(self._unlistening.discard)

@@ -82,12 +82,6 @@ def encode_broadcast(stream: str, data: Any, position: Position | None = None) -
     return _encode({"stream": stream, **where, "data": data}).encode("utf-8", "surrogatepass")
 
 
-def decode_broadcast(message: bytes) -> tuple[str, Any]:
-    """``(stream, data)`` of a published message; ValueError if it is not one of ours."""
-    stream, data, _position = decode_envelope(message)
-    return stream, data
-
-
 class RedisBackend(Backend):
     """Fans broadcasts out through Redis pub/sub to every process that listens."""
 
@@ -102,7 +96,6 @@ class RedisBackend(Backend):
         self._sync_client: redis.Redis | None = None
         self._sync_client_lock = threading.Lock()
         self._subscriber: Subscriber | None = None
-        self._unlistening: set[asyncio.Task[None]] = set()
         self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
         self._keeping: asyncio.Task[None] | None = None
         self._positions_paused_until = 0.0
@@ -159,13 +152,6 @@ class RedisBackend(Backend):
         if not self.hub.subscriber_count(stream):
             # Keep its history a whole HISTORY_TTL for a client that comes back.
             await self._refresh_history([stream])
-
-    def _schedule_unlisten(self, stream: str) -> None:
-        # Keep a reference: the loop holds tasks only weakly.
-        if self.loop is not None and not self.loop.is_closed():
-            task = self.loop.create_task(self._unlisten(stream))
-            self._unlistening.add(task)
-            task.add_done_callback(self._unlistening.discard)
 
     def heard(self, message: bytes) -> None:
         """A message arrived on one of our channels: hand it to the local hub."""

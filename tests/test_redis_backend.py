@@ -14,7 +14,8 @@ import redis
 from tests.redis_support import RedisServer
 from tests.servers import free_port
 from turbo_cable.backends import BackendUnavailable, relay_publisher
-from turbo_cable.backends.redis import decode_broadcast, encode_broadcast
+from turbo_cable.backends.redis import encode_broadcast
+from turbo_cable.backends.redis_history import decode_envelope
 from turbo_cable.checks import check_redis_backend
 
 pytestmark = pytest.mark.redis
@@ -113,7 +114,7 @@ def test_the_memory_backend_has_no_relay_publisher(configure: Callable[..., None
 )
 def test_any_stream_name_survives_the_trip_through_redis(stream: str) -> None:
     data = {"html": "<p>é</p>", "n": [1, None]}
-    assert decode_broadcast(encode_broadcast(stream, data)) == (stream, data)
+    assert decode_envelope(encode_broadcast(stream, data)) == (stream, data, None)
 
 
 @pytest.mark.parametrize(
@@ -121,7 +122,7 @@ def test_any_stream_name_survives_the_trip_through_redis(stream: str) -> None:
 )
 def test_a_foreign_message_on_our_channel_is_refused(message: bytes) -> None:
     with pytest.raises(ValueError):  # noqa: PT011  (any ValueError: the message is ignored)
-        decode_broadcast(message)
+        decode_envelope(message)
 
 
 @pytest.mark.parametrize(

@@ -85,9 +85,6 @@ class Connection:
     def __repr__(self) -> str:
         return f"<Connection {self.peer} streams={len(self.subscriptions)}>"
 
-    def start(self) -> None:
-        """Ready to deliver; no task is needed until a send has to wait."""
-
     # -- outgoing -----------------------------------------------------------------
     def deliver(self, event: Event) -> None:
         if self.closed:
@@ -289,7 +286,6 @@ async def serve_cable(
     await send({"type": "websocket.accept"})
     connection = Connection(send, backend, peer, settings.SEND_QUEUE_SIZE)
     await backend.connect(connection)
-    connection.start()
     logger.debug("cable connected: %s", peer)
     try:
         while True:

@@ -17,6 +17,10 @@
   const RELEASE_DELAY = 1000 // ms a stream stays subscribed after its last marker left
   const BACKOFF_BASE = 250 // ms before the first reconnect attempt
   const BACKOFF_CAP = 30000
+  // "Try again later" (1013; 4013 where the server allows only private codes): the
+  // server is full, so wait near the cap rather than reconnecting at once.
+  const TRY_LATER_CODES = new Set([1013, 4013])
+  const TRY_LATER_ATTEMPTS = 7 // 250 ms * 2 ** 7 = 32 s, above the cap
   const STALE_AFTER_PINGS = 2 // silent ping intervals before a socket counts as dead
   const DEFAULT_PING_INTERVAL = 30 // seconds, the server's default
 
@@ -245,7 +249,7 @@
       this.lastTraffic = Date.now()
       socket.onopen = () => this.opened(socket)
       socket.onmessage = (event) => this.received(socket, event)
-      socket.onclose = () => this.closed(socket)
+      socket.onclose = (event) => this.closed(socket, { tryLater: TRY_LATER_CODES.has(event.code) })
       this.watch()
     }
 
@@ -334,8 +338,12 @@
       document.dispatchEvent(new CustomEvent("turbo:stream-message", { detail, bubbles: true }))
     }
 
-    closed(socket, { retryNow = false } = {}) {
+    closed(socket, { retryNow = false, tryLater = false } = {}) {
       if (socket !== this.socket) return
+      if (tryLater) {
+        this.attempts = Math.max(this.attempts, TRY_LATER_ATTEMPTS)
+        log("warn", "the cable is full; trying again later")
+      }
       this.socket = null
       clearInterval(this.watchdog)
       this.watchdog = null

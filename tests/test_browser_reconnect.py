@@ -149,3 +149,18 @@ def turbo_stream_append(text: str) -> str:
         '<turbo-stream action="append" target="messages">'
         f"<template><p>{text}</p></template></turbo-stream>"
     )
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "daphne"])
+async def test_a_full_cable_makes_the_page_wait_before_it_tries_again(
+    kind: str, open_tab: OpenTab
+) -> None:
+    with live_server(kind, settings={"MAX_CONNECTIONS": 1}) as server:
+        first = await open_tab(f"{server.http_url}/browser/page/?streams=a", wait_connected=1)
+        second = await open_tab(f"{server.http_url}/browser/page/?streams=a")
+        await second.page.wait_for_function(
+            "() => TurboCable.cable.attempts >= 7 && TurboCable.cable.reconnectTimer"
+        )
+        assert "turbo-cable: the cable is full; trying again later" in second.messages("warning")
+        # Backing off, it left the first page's socket alone.
+        await receives(first, server, "a", "still here")

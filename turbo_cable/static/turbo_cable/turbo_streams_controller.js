@@ -123,6 +123,24 @@
     }
   }
 
+  // The <turbo-stream> elements of ``html`` whose targets are not all inside elements
+  // Turbo carries from page to page (data-turbo-permanent), or "" if none is left.
+  function withoutPermanentTargets(html) {
+    const template = document.createElement("template")
+    template.innerHTML = html
+    const elements = [...template.content.querySelectorAll("turbo-stream")]
+    const kept = elements.filter((element) => {
+      let targets
+      try {
+        targets = streamTargets(element)
+      } catch {
+        return true // Turbo reports it
+      }
+      return targets.length === 0 || !targets.every((target) => target.closest("[data-turbo-permanent]"))
+    })
+    return kept.length === elements.length ? html : kept.map((element) => element.outerHTML).join("")
+  }
+
   function renderStreamHTML(html) {
     const turbo = window.Turbo
     if (turbo && typeof turbo.renderStreamMessage === "function") turbo.renderStreamMessage(html)
@@ -179,7 +197,10 @@
         // Where the stream stood when the page was rendered: the server replays what follows.
         subscription.position = positionOf(marker.getAttribute("epoch"), marker.getAttribute("offset"))
         this.subscriptions.set(stream, subscription)
+      } else if (!isPreview() && subscription.body !== document.body) {
+        this.adopt(subscription, positionOf(marker.getAttribute("epoch"), marker.getAttribute("offset")))
       }
+      if (!isPreview()) subscription.body = document.body
       clearTimeout(subscription.releaseTimer)
       subscription.releaseTimer = null
       subscription.name = marker.getAttribute("name") || subscription.name
@@ -215,6 +236,20 @@
       const frame = { type: "subscribe", stream: subscription.stream, ...subscription.position }
       if (this.send(frame)) subscription.state = "pending"
       else this.open()
+    }
+
+    // A marker arrived on a new page body (Turbo rendered a page, or restored one from
+    // its cache) with the position that page reflects. If its HTML was rendered before
+    // messages this tab already applied to the page it replaced, the server replays
+    // what followed, so the new page gets them too.
+    adopt(subscription, rendered) {
+      const known = subscription.position
+      if (!rendered || !known || (rendered.epoch === known.epoch && rendered.offset >= known.offset)) return
+      if (subscription.state !== "subscribed" && subscription.state !== "pending") return
+      subscription.position = rendered
+      subscription.reapplyUpTo = rendered.epoch === known.epoch ? known : null
+      this.send({ type: "unsubscribe", stream: subscription.stream })
+      this.subscribe(subscription)
     }
 
     reflect(subscription, marker) {
@@ -286,7 +321,8 @@
           break
         case "message":
           if (subscription && subscription.state !== "rejected" && this.advance(subscription, frame)) {
-            this.deliver(subscription, frame.data)
+            this.deliver(subscription, frame.data, this.reapplied(subscription))
+            this.record(subscription)
           }
           break
         case "resync":
@@ -317,6 +353,27 @@
       return true
     }
 
+    // Whether the message just advanced to was applied once already, to the page that
+    // was replaced: elements Turbo carried over (data-turbo-permanent) have it.
+    reapplied(subscription) {
+      const upTo = subscription.reapplyUpTo
+      if (!upTo) return false
+      if (subscription.position.epoch === upTo.epoch && subscription.position.offset <= upTo.offset) return true
+      subscription.reapplyUpTo = null
+      return false
+    }
+
+    // The markers carry the position the page now reflects, so a snapshot Turbo
+    // caches and restores later asks for what followed it, not for what it holds.
+    record(subscription) {
+      const position = subscription.position
+      if (!position) return
+      for (const marker of subscription.markers) {
+        marker.setAttribute("epoch", position.epoch)
+        marker.setAttribute("offset", String(position.offset))
+      }
+    }
+
     // The server could not replay what this page missed: its content may be stale.
     resync(subscription, frame) {
       subscription.position = positionOf(frame.epoch, frame.offset)
@@ -329,12 +386,14 @@
       }
     }
 
-    deliver(subscription, data) {
+    deliver(subscription, data, reapplied = false) {
       if (typeof data === "string" && /<turbo-stream[\s>]/i.test(data)) {
-        renderStreamHTML(data)
+        const html = reapplied ? withoutPermanentTargets(data) : data
+        if (html) renderStreamHTML(html)
         return
       }
       const detail = { stream: subscription.name, signedStream: subscription.stream, data }
+      if (reapplied) detail.reapplied = true
       document.dispatchEvent(new CustomEvent("turbo:stream-message", { detail, bubbles: true }))
     }
 

@@ -155,7 +155,8 @@ async def test_the_score_form_is_answered_with_turbo_streams_and_redirects_witho
         """async () => {
             const form = new FormData(document.getElementById("score-form"))
             form.set("name", "Grace")
-            const response = await fetch("/scores/add/", {method: "POST", body: form, redirect: "manual"})
+            const options = {method: "POST", body: form, redirect: "manual"}
+            const response = await fetch("/scores/add/", options)
             return response.type
         }"""
     )

@@ -47,6 +47,7 @@ class CableSettings:
     REDIS_PREFIX: str = "turbo_cable:"
     HISTORY_SIZE: int = 100
     HISTORY_TTL: float = 300.0
+    EXIT_SIGNAL_HANDLERS: bool = False
 
     @property
     def broadcast_url(self) -> str:
@@ -157,6 +158,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "an integer >= 0 (0 turns history off)",
     ),
     "HISTORY_TTL": (_positive_number, "a number of seconds > 0"),
+    "EXIT_SIGNAL_HANDLERS": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 DEFAULTS: Mapping[str, Any] = {

@@ -37,6 +37,15 @@ def page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def rails_markers(request: HttpRequest) -> HttpResponse:
+    """The markers the Rails engine's helper renders: ``?streams=a,b``, ``?cable=<ws url>``."""
+    return render(
+        request,
+        "browserapp/rails.html",
+        {"streams": request.GET.get("streams", ""), "cable": request.GET.get("cable")},
+    )
+
+
 def navigation(request: HttpRequest, name: str) -> HttpResponse:
     """Pages a and b share the stream "nav"; page c has no stream."""
     if request.COOKIES.get("slow"):  # lets a test watch Turbo's preview of a cached page

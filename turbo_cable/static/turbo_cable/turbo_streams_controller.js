@@ -6,7 +6,9 @@
 // With Turbo on the page, Turbo renders the <turbo-stream> messages; without it,
 // the seven standard actions are applied here. JSON data arrives as a
 // "turbo:stream-message" event on document. When window.Stimulus exists, the
-// file also registers the "turbo-streams" controller.
+// file also registers the "turbo-streams" controller. The Rails engine's markers
+// (<div data-turbo-stream data-streams="a,b">, <meta name="action-cable-url">)
+// work too.
 (() => {
   "use strict"
 
@@ -23,6 +25,10 @@
   const TRY_LATER_ATTEMPTS = 7 // 250 ms * 2 ** 7 = 32 s, above the cap
   const STALE_AFTER_PINGS = 2 // silent ping intervals before a socket counts as dead
   const DEFAULT_PING_INTERVAL = 30 // seconds, the server's default
+  // Going away (1001, 4001 under daphne) and service restart (1012): the server is
+  // stopping on purpose, so come back at once rather than after a back-off.
+  const RESTART_CLOSE_CODES = new Set([1001, 1012, 4001])
+  const RAILS_MARKER = "[data-turbo-stream][data-streams]"
 
   const log = (level, ...args) => console[level]("turbo-cable:", ...args)
   const isPreview = () => document.documentElement.hasAttribute("data-turbo-preview")
@@ -166,7 +172,8 @@
     }
 
     get url() {
-      return toWebSocketUrl(meta("turbo-cable-url") || this.markerUrl || "/cable")
+      const url = meta("turbo-cable-url") || this.markerUrl || meta("action-cable-url")
+      return toWebSocketUrl(url || "/cable")
     }
 
     // Some stream still wants the socket (rejected ones never will again).
@@ -284,7 +291,11 @@
       this.lastTraffic = Date.now()
       socket.onopen = () => this.opened(socket)
       socket.onmessage = (event) => this.received(socket, event)
-      socket.onclose = (event) => this.closed(socket, { tryLater: TRY_LATER_CODES.has(event.code) })
+      socket.onclose = (event) =>
+        this.closed(socket, {
+          retryNow: RESTART_CLOSE_CODES.has(event.code),
+          tryLater: TRY_LATER_CODES.has(event.code),
+        })
       this.watch()
     }
 
@@ -517,6 +528,34 @@
     }
   }
 
+  // -- the Rails engine's marker: <div data-turbo-stream data-streams="a,b"> ------------
+
+  // Each stream it names gets a <turbo-cable-stream> child, which subscribes while
+  // the div is in the document, exactly as a marker of this app's own tag does.
+  function adoptRailsMarker(div) {
+    const held = new Set(Array.from(div.querySelectorAll(`:scope > ${MARKER}`), (m) => m.getAttribute("stream")))
+    for (const stream of (div.dataset.streams || "").split(",").map((s) => s.trim())) {
+      if (!stream || held.has(stream)) continue
+      held.add(stream)
+      const marker = document.createElement(MARKER)
+      marker.setAttribute("stream", stream)
+      div.append(marker)
+    }
+  }
+
+  function adoptRailsMarkersIn(node) {
+    if (!(node instanceof Element)) return
+    if (node.matches(RAILS_MARKER)) adoptRailsMarker(node)
+    for (const div of node.querySelectorAll(RAILS_MARKER)) adoptRailsMarker(div)
+  }
+
+  function watchRailsMarkers() {
+    adoptRailsMarkersIn(document.documentElement)
+    new MutationObserver((records) => {
+      for (const record of records) for (const node of record.addedNodes) adoptRailsMarkersIn(node)
+    }).observe(document.documentElement, { childList: true, subtree: true })
+  }
+
   // -- the optional Stimulus controller ----------------------------------------------
 
   // Shaped like a Stimulus 3 controller without importing Stimulus: markers do the
@@ -560,6 +599,7 @@
 
   window.TurboCable = { cable, registerWithStimulus, MARKER }
   if (!customElements.get(MARKER)) customElements.define(MARKER, StreamSourceElement)
+  watchRailsMarkers()
   window.addEventListener("online", () => cable.wake())
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") cable.wake()

@@ -19,6 +19,8 @@
   const BACKOFF_CAP = 30000
   const STALE_AFTER_PINGS = 2 // silent ping intervals before a socket counts as dead
   const DEFAULT_PING_INTERVAL = 30 // seconds, the server's default
+  const CATCH_UP_INTERVAL = 1000 // ms at least between two re-subscriptions of a stream
+  const CATCH_UP_ATTEMPTS = 3 // re-subscriptions without progress before the page refreshes
 
   const log = (level, ...args) => console[level]("turbo-cable:", ...args)
   const isPreview = () => document.documentElement.hasAttribute("data-turbo-preview")
@@ -281,7 +283,8 @@
           }
           break
         case "message":
-          if (subscription && subscription.state !== "rejected" && this.advance(subscription, frame)) {
+          // While pending, a re-subscription is replaying from the last position.
+          if (subscription && subscription.state === "subscribed" && this.advance(subscription, frame)) {
             this.deliver(subscription, frame.data)
           }
           break
@@ -303,14 +306,41 @@
       }
     }
 
-    // Follows the stream's position; false for a message this page already has.
+    // Follows the stream's position; false for a message this page already has, and
+    // for one that shows a gap (another epoch, or offsets skipped): never applied out of order.
     advance(subscription, frame) {
       const position = positionOf(frame.epoch, frame.offset)
       if (!position) return true
       const known = subscription.position
       if (known && known.epoch === position.epoch && position.offset <= known.offset) return false
+      if (known && (known.epoch !== position.epoch || position.offset > known.offset + 1)) {
+        this.catchUp(subscription, frame)
+        return false
+      }
       subscription.position = position
+      subscription.catchUps = 0
       return true
+    }
+
+    // Subscribe again from the last position, so the server replays what was missed or
+    // says resync; at most once a second, and a page that gets no further refreshes.
+    catchUp(subscription, frame) {
+      subscription.catchUps = (subscription.catchUps || 0) + 1
+      if (subscription.catchUps > CATCH_UP_ATTEMPTS) {
+        log("warn", `messages on "${subscription.name}" could not be replayed; refreshing`)
+        subscription.catchUps = 0
+        this.resync(subscription, frame)
+        return
+      }
+      subscription.state = "pending"
+      const wait = (subscription.caughtUpAt || 0) + CATCH_UP_INTERVAL - Date.now()
+      clearTimeout(subscription.catchUpTimer)
+      subscription.catchUpTimer = setTimeout(() => {
+        if (this.subscriptions.get(subscription.stream) !== subscription) return
+        if (subscription.state !== "pending" || !this.send({ type: "unsubscribe", stream: subscription.stream })) return
+        subscription.caughtUpAt = Date.now()
+        this.subscribe(subscription)
+      }, Math.max(0, wait))
     }
 
     // The server could not replay what this page missed: its content may be stale.
@@ -340,6 +370,7 @@
       clearInterval(this.watchdog)
       this.watchdog = null
       for (const subscription of this.subscriptions.values()) {
+        clearTimeout(subscription.catchUpTimer) // the next socket subscribes from the position anyway
         if (subscription.state === "rejected") continue
         subscription.state = "idle"
         this.reflectAll(subscription)

@@ -13,7 +13,9 @@ any process gets what it missed.
 When Redis is gone the cable keeps serving its own sockets: a publish fails within
 about a second (the local subscribers still get it) and raises
 :class:`BackendUnavailable`, while the subscriber reconnects with backoff and
-subscribes again to every stream that still has local subscribers.
+subscribes again to every stream that still has local subscribers, and what was
+published meanwhile is caught up from the history
+(:mod:`~turbo_cable.backends.redis_catchup`).
 """
 
 from __future__ import annotations

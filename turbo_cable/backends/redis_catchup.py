@@ -30,6 +30,7 @@ logger = logging.getLogger("turbo_cable")
 
 RETRY_MIN, RETRY_MAX = 0.1, 2.0  # seconds between attempts to read a log while Redis fails
 KEEP_LIMIT = 1000  # live messages kept back per stream; beyond it the log is read again
+CONCURRENT_READS = 8  # logs read at once: a reconnection with many streams opens few connections
 
 # What followed a position in a stream's log: the position now, and the (offset, data)
 # after the given one, or None when the log cannot tell.
@@ -50,7 +51,8 @@ class _CatchingUp:
 
     kept: list[tuple[Any, Position]] = dataclasses.field(default_factory=list)
     overflowed: bool = False
-    settle: bool = False  # wait for the subscriber's pending messages before the next read
+    # Wait for this before the next read: the subscriber handed on what Redis had pushed.
+    settle: asyncio.Future[None] | None = None
     task: asyncio.Task[None] | None = None
 
 
@@ -65,6 +67,7 @@ class CatchUp:
         self._settle = settle  # returns once what Redis already pushed was handed on
         self._last: dict[str, Position] = {}
         self._catching: dict[str, _CatchingUp] = {}
+        self._reading = asyncio.Semaphore(CONCURRENT_READS)
 
     def arrived(self, stream: str, data: Any, position: Position) -> None:
         """A live message: deliver it if it follows the last one, else catch up first."""
@@ -96,12 +99,15 @@ class CatchUp:
 
     def reconnected(self) -> None:
         """Pub/sub came back: whatever was published meanwhile is only in the logs."""
+        if not self._last:
+            return
+        settled = asyncio.ensure_future(self._settle())  # one barrier for every stream
         for stream in list(self._last):
             catching = self._catching.get(stream)
             if catching is None:
-                self._start(stream, _CatchingUp(settle=True))
+                self._start(stream, _CatchingUp(settle=settled))
             else:
-                catching.settle = True
+                catching.settle = settled
 
     def forget(self, stream: str) -> None:
         """The stream's last local subscriber left."""
@@ -123,14 +129,17 @@ class CatchUp:
     async def _catch_up(self, stream: str, catching: _CatchingUp) -> None:
         delay = RETRY_MIN
         try:
-            while self._catching.get(stream) is catching and stream in self._last:
-                if catching.settle:
-                    catching.settle = False
-                    await self._settle()
-                last = self._last[stream]
+            while self._catching.get(stream) is catching:
+                settled, catching.settle = catching.settle, None
+                if settled is not None:
+                    await asyncio.shield(settled)
+                last = self._last.get(stream)
+                if last is None:
+                    return
                 try:
-                    now, missed = await self._read_since(stream, last)
-                except REDIS_ERRORS as exc:  # Redis is away: the reconnection will call again
+                    async with self._reading:
+                        now, missed = await self._read_since(stream, last)
+                except REDIS_ERRORS as exc:  # Redis is away: try again, less and less often
                     logger.debug("cannot read the log of %.80r yet: %r", stream, exc)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RETRY_MAX)
@@ -139,7 +148,7 @@ class CatchUp:
                 if self._catching.get(stream) is not catching:
                     return
                 self._bridge(stream, last, now, missed)
-                if not catching.settle and self._release(stream, catching):
+                if catching.settle is None and self._release(stream, catching):
                     return
         except Exception:  # a bug must not leave the stream held back for good
             logger.exception("catching up %.80r failed", stream)

@@ -29,6 +29,8 @@
   // stopping on purpose, so come back at once rather than after a back-off.
   const RESTART_CLOSE_CODES = new Set([1001, 1012, 4001])
   const RAILS_MARKER = "[data-turbo-stream][data-streams]"
+  const CATCH_UP_INTERVAL = 1000 // ms at least between two re-subscriptions of a stream
+  const CATCH_UP_ATTEMPTS = 3 // re-subscriptions without progress before the page refreshes
 
   const log = (level, ...args) => console[level]("turbo-cable:", ...args)
   const isPreview = () => document.documentElement.hasAttribute("data-turbo-preview")
@@ -331,7 +333,8 @@
           }
           break
         case "message":
-          if (subscription && subscription.state !== "rejected" && this.advance(subscription, frame)) {
+          // While pending, a re-subscription is replaying from the last position.
+          if (subscription && subscription.state === "subscribed" && this.advance(subscription, frame)) {
             this.deliver(subscription, frame.data, this.reapplied(subscription))
             this.record(subscription)
           }
@@ -354,13 +357,19 @@
       }
     }
 
-    // Follows the stream's position; false for a message this page already has.
+    // Follows the stream's position; false for a message this page already has, and
+    // for one that shows a gap (another epoch, or offsets skipped): never applied out of order.
     advance(subscription, frame) {
       const position = positionOf(frame.epoch, frame.offset)
       if (!position) return true
       const known = subscription.position
       if (known && known.epoch === position.epoch && position.offset <= known.offset) return false
+      if (known && (known.epoch !== position.epoch || position.offset > known.offset + 1)) {
+        this.catchUp(subscription, frame)
+        return false
+      }
       subscription.position = position
+      subscription.catchUps = 0
       return true
     }
 
@@ -383,6 +392,27 @@
         marker.setAttribute("epoch", position.epoch)
         marker.setAttribute("offset", String(position.offset))
       }
+    }
+
+    // Subscribe again from the last position, so the server replays what was missed or
+    // says resync; at most once a second, and a page that gets no further refreshes.
+    catchUp(subscription, frame) {
+      subscription.catchUps = (subscription.catchUps || 0) + 1
+      if (subscription.catchUps > CATCH_UP_ATTEMPTS) {
+        log("warn", `messages on "${subscription.name}" could not be replayed; refreshing`)
+        subscription.catchUps = 0
+        this.resync(subscription, frame)
+        return
+      }
+      subscription.state = "pending"
+      const wait = (subscription.caughtUpAt || 0) + CATCH_UP_INTERVAL - Date.now()
+      clearTimeout(subscription.catchUpTimer)
+      subscription.catchUpTimer = setTimeout(() => {
+        if (this.subscriptions.get(subscription.stream) !== subscription) return
+        if (subscription.state !== "pending" || !this.send({ type: "unsubscribe", stream: subscription.stream })) return
+        subscription.caughtUpAt = Date.now()
+        this.subscribe(subscription)
+      }, Math.max(0, wait))
     }
 
     // The server could not replay what this page missed: its content may be stale.
@@ -418,6 +448,7 @@
       clearInterval(this.watchdog)
       this.watchdog = null
       for (const subscription of this.subscriptions.values()) {
+        clearTimeout(subscription.catchUpTimer) // the next socket subscribes from the position anyway
         if (subscription.state === "rejected") continue
         subscription.state = "idle"
         this.reflectAll(subscription)

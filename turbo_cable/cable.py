@@ -22,6 +22,7 @@ from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
 from turbo_cable.origins import origin_allowed
 from turbo_cable.streams import plain_stream_name
+from turbo_cable.warning_limit import client_warnings
 
 logger = logging.getLogger("turbo_cable")
 
@@ -221,7 +222,7 @@ class Connection:
         )
 
     def _refuse(self, error: protocol.ProtocolError) -> None:
-        logger.warning("refused frame from %s: %s", self.peer, error.reason)
+        client_warnings.warning(self.peer, "refused frame from %s: %s", self.peer, error.reason)
         if error.close_code is None:
             self.send_text(protocol.encode_error(error.reason))
         else:
@@ -244,7 +245,9 @@ class Connection:
             if stream is None:
                 reason = "invalid stream signature"
         if reason is not None or stream is None:
-            logger.warning("rejected subscription from %s to %.80r: %s", self.peer, wire, reason)
+            client_warnings.warning(
+                self.peer, "rejected subscription from %s to %.80r: %s", self.peer, wire, reason
+            )
             self.send_text(protocol.encode_reject(wire, reason or "rejected"))
             return
         logger.debug("%s subscribes to %r since %s", self.peer, stream, since)

@@ -20,7 +20,7 @@ from turbo_cable import protocol
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
-from turbo_cable.origins import origin_allowed
+from turbo_cable.origins import origin_allowed, site_origins
 from turbo_cable.streams import plain_stream_name
 from turbo_cable.warning_limit import client_warnings
 
@@ -282,7 +282,8 @@ async def serve_cable(
         return
     peer = _peer(scope)
     origin = _header(scope, b"origin")
-    if not origin_allowed(origin, get_origin_policy()):
+    policy = get_origin_policy()
+    if not origin_allowed(origin, policy, site_origins(scope, policy)):
         logger.warning("refused cable handshake from %s: origin %r not allowed", peer, origin)
         await send({"type": "websocket.close", "code": protocol.POLICY_VIOLATION})
         return

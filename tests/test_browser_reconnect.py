@@ -57,7 +57,9 @@ async def test_a_refused_first_connection_is_retried_until_the_cable_is_up(
         tab = await open_tab(f"{pages.http_url}/browser/page/?streams=late")
         await tab.page.wait_for_function("() => TurboCable.cable.attempts >= 2")
         assert await tab.page.locator("turbo-cable-stream[connected]").count() == 0
-        with live_server("uvicorn", settings=QUICK_PINGS, port=cable_port) as cable:
+        # Another port is another origin: the cable must name the pages' (deployment.rst).
+        cable_settings = {**QUICK_PINGS, "ALLOWED_ORIGINS": [pages.http_url]}
+        with live_server("uvicorn", settings=cable_settings, port=cable_port) as cable:
             await tab.wait_connected(1)
             await receives(tab, cable, "late", "connected at last")
 

@@ -20,8 +20,9 @@ from turbo_cable import protocol
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
-from turbo_cable.origins import origin_allowed
+from turbo_cable.origins import origin_allowed, site_origins
 from turbo_cable.streams import plain_stream_name
+from turbo_cable.warning_limit import client_warnings
 
 logger = logging.getLogger("turbo_cable")
 
@@ -280,7 +281,7 @@ class Connection:
         )
 
     def _refuse(self, error: protocol.ProtocolError) -> None:
-        logger.warning("refused frame from %s: %s", self.peer, error.reason)
+        client_warnings.warning(self.peer, "refused frame from %s: %s", self.peer, error.reason)
         if error.close_code is None:
             self.send_text(protocol.encode_error(error.reason))
         else:
@@ -303,7 +304,9 @@ class Connection:
             if stream is None:
                 reason = "invalid stream signature"
         if reason is not None or stream is None:
-            logger.warning("rejected subscription from %s to %.80r: %s", self.peer, wire, reason)
+            client_warnings.warning(
+                self.peer, "rejected subscription from %s to %.80r: %s", self.peer, wire, reason
+            )
             self.send_text(protocol.encode_reject(wire, reason or "rejected"))
             return
         logger.debug("%s subscribes to %r since %s", self.peer, stream, since)
@@ -338,7 +341,8 @@ async def serve_cable(
         return
     peer, client = _peer(scope), _client_host(scope)
     origin = _header(scope, b"origin")
-    if not origin_allowed(origin, get_origin_policy()):
+    policy = get_origin_policy()
+    if not origin_allowed(origin, policy, site_origins(scope, policy)):
         logger.warning("refused cable handshake from %s: origin %r not allowed", peer, origin)
         await send({"type": "websocket.close", "code": protocol.POLICY_VIOLATION})
         return

@@ -208,32 +208,59 @@ def get_settings() -> CableSettings:
 
 @dataclasses.dataclass(frozen=True)
 class OriginPolicy:
-    """Which browser origins may open the cable (see :mod:`turbo_cable.origins`)."""
+    """Which origins may open the cable and which hosts the site serves.
+
+    See :mod:`turbo_cable.origins`. ``host_patterns`` and ``trusted_origins`` come
+    from ``ALLOWED_ORIGINS`` when it is set; otherwise the site's own origin
+    (``same_origin``) and ``CSRF_TRUSTED_ORIGINS`` are allowed, as in Django's
+    CSRF check. ``allowed_hosts`` is always Django's ``ALLOWED_HOSTS``.
+    """
 
     host_patterns: tuple[str, ...]
     trusted_origins: tuple[str, ...]
+    allowed_hosts: tuple[str, ...] = ()
+    same_origin: bool = False
+    secure_proxy_ssl_header: tuple[str, str] | None = None
+    use_x_forwarded_host: bool = False
 
 
 @functools.cache
 def get_origin_policy() -> OriginPolicy:
-    """``ALLOWED_ORIGINS`` if set, else Django's ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS."""
-    configured = get_settings().ALLOWED_ORIGINS
-    if configured is not None:
-        return OriginPolicy(
-            host_patterns=tuple(o for o in configured if "://" not in o),
-            trusted_origins=tuple(o for o in configured if "://" in o),
-        )
+    """``ALLOWED_ORIGINS`` if set, else the site's own origin and CSRF_TRUSTED_ORIGINS."""
     hosts = list(django_settings.ALLOWED_HOSTS)
-    if django_settings.DEBUG and not hosts:
+    if django_settings.DEBUG and not hosts:  # what Django's HttpRequest.get_host() allows
         hosts = [".localhost", "127.0.0.1", "[::1]"]
-    return OriginPolicy(
-        host_patterns=tuple(hosts),
+    proxy_ssl_header = getattr(django_settings, "SECURE_PROXY_SSL_HEADER", None)
+    derived = OriginPolicy(
+        host_patterns=(),
         trusted_origins=tuple(getattr(django_settings, "CSRF_TRUSTED_ORIGINS", ())),
+        allowed_hosts=tuple(hosts),
+        same_origin=True,
+        secure_proxy_ssl_header=tuple(proxy_ssl_header) if proxy_ssl_header else None,
+        use_x_forwarded_host=bool(getattr(django_settings, "USE_X_FORWARDED_HOST", False)),
     )
+    configured = get_settings().ALLOWED_ORIGINS
+    if configured is None:
+        return derived
+    return dataclasses.replace(
+        derived,
+        host_patterns=tuple(o for o in configured if "://" not in o),
+        trusted_origins=tuple(o for o in configured if "://" in o),
+        same_origin=False,
+    )
+
+
+_ORIGIN_SETTINGS = (
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "SECURE_PROXY_SSL_HEADER",
+    "USE_X_FORWARDED_HOST",
+)
 
 
 @receiver(setting_changed)
 def _forget_settings(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("TURBO_CABLE", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
+    if setting == "TURBO_CABLE" or setting in _ORIGIN_SETTINGS:
         get_settings.cache_clear()
         get_origin_policy.cache_clear()

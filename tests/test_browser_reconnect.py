@@ -182,7 +182,11 @@ async def test_a_server_restart_close_code_makes_the_client_try_again_at_once(
     cable_port = free_port()
     page_settings = {**QUICK_PINGS, "CABLE_URL": f"ws://127.0.0.1:{cable_port}/cable"}
     with live_server("uvicorn", settings=page_settings) as pages:
-        cable = LiveServer(kind, settings={**QUICK_PINGS, **settings}, port=cable_port)
+        cable = LiveServer(
+            kind,
+            settings={**QUICK_PINGS, **settings, "ALLOWED_ORIGINS": [pages.http_url]},
+            port=cable_port,
+        )
         try:
             tab = await open_tab(f"{pages.http_url}/browser/page/?streams=restart")
             await tab.wait_connected(1)

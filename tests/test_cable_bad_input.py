@@ -91,7 +91,12 @@ async def test_a_frame_over_the_size_limit_closes_with_1009(
         await offender.websocket.send(too_big)
         code, frames = await closed_with(offender)
     assert code == expected_close_code(server, 1009)
-    assert frames[-1] == {"type": "error", "reason": "frame too large", "code": 1009}
+    if server.kind == "uvicorn":
+        # The recommended protocol class refuses it as its header arrives: the cable
+        # never buffers it, so it sends no error frame of its own.
+        assert frames == []
+    else:
+        assert frames[-1] == {"type": "error", "reason": "frame too large", "code": 1009}
     await still_receives(server, bystander)
 
 

@@ -27,6 +27,7 @@ class CableSettings:
 
     CABLE_PATH: str = "/cable"
     BROADCAST_PATH: str = "/_broadcast"
+    HEALTH_PATH: str = "/_health"
     BROADCAST_URL: str | None = None
     BROADCAST_TOKEN: str | None = None
     BROADCAST_TIMEOUT: float = 2.0
@@ -135,6 +136,7 @@ def _origins(value: Any) -> bool:
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "CABLE_PATH": (_is_path, "a URL path starting with '/'"),
     "BROADCAST_PATH": (_is_path, "a URL path starting with '/'"),
+    "HEALTH_PATH": (_is_path, "a URL path starting with '/'"),
     "BROADCAST_URL": (_is_http_url, "None or an http(s):// URL"),
     "BROADCAST_TOKEN": (_optional_str, "None or a non-empty string"),
     "BROADCAST_TIMEOUT": (_positive_number, "a number of seconds > 0"),
@@ -184,8 +186,11 @@ def validate(raw: Any) -> list[str]:
             "TURBO_CABLE['IDLE_TIMEOUT'] must be greater than TURBO_CABLE['PING_INTERVAL'], "
             "or every client is closed before it can answer a ping."
         )
-    if merged["CABLE_PATH"] == merged["BROADCAST_PATH"]:
-        problems.append("TURBO_CABLE['CABLE_PATH'] and ['BROADCAST_PATH'] must differ.")
+    paths = [merged[key] for key in ("CABLE_PATH", "BROADCAST_PATH", "HEALTH_PATH")]
+    if len(set(paths)) < len(paths):
+        problems.append(
+            "TURBO_CABLE['CABLE_PATH'], ['BROADCAST_PATH'] and ['HEALTH_PATH'] must differ."
+        )
     return problems
 
 

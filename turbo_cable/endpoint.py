@@ -120,7 +120,7 @@ async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Any, status: int, payload: dict[str, Any], **headers: str) -> None:
+async def respond_json(send: Any, status: int, payload: dict[str, Any], **headers: str) -> None:
     body = json.dumps(payload).encode()
     raw_headers = [
         (b"content-type", b"application/json"),
@@ -136,7 +136,7 @@ async def serve_broadcast(
 ) -> None:
     """The ASGI HTTP application behind ``BROADCAST_PATH``."""
     if scope["method"] != "POST":
-        await _respond(send, 405, {"error": "only POST is allowed"}, allow="POST")
+        await respond_json(send, 405, {"error": "only POST is allowed"}, allow="POST")
         return
     try:
         authorize(scope, settings)
@@ -145,11 +145,11 @@ async def serve_broadcast(
         recipients = await backend.publish(stream, data)
     except BadBroadcast as refused:
         logger.warning("refused broadcast from %s: %s", scope.get("client"), refused.reason)
-        await _respond(send, refused.status, {"error": refused.reason})
+        await respond_json(send, refused.status, {"error": refused.reason})
         return
     except BackendUnavailable as down:
         logger.warning("broadcast failed, backend unavailable: %s", down)
-        await _respond(send, 503, {"error": f"backend unavailable: {down}"})
+        await respond_json(send, 503, {"error": f"backend unavailable: {down}"})
         return
     logger.debug("broadcast to %r reached %d local subscribers", stream, recipients)
-    await _respond(send, 200, {"recipients": recipients})
+    await respond_json(send, 200, {"recipients": recipients})

@@ -70,6 +70,7 @@ class Backend:
         self.connections: set[CableConnection] = set()
         self.connections_per_client: collections.Counter[str] = collections.Counter()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping = False
         self._unlistening: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
 
@@ -81,10 +82,21 @@ class Backend:
             self._keepalive = self.loop.create_task(self._keep_alive())
 
     async def stop(self) -> None:
-        self.close_all(GOING_AWAY, "server shutting down")
+        self.going_away()
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
+
+    def going_away(self) -> None:
+        """The server is stopping: health checks fail from now on, and every client is
+        told to come back (to another process, or to this one restarted)."""
+        self.stopping = True
+        self.close_all(GOING_AWAY, "server shutting down")
+
+    def unready_reason(self) -> str | None:
+        """Why this process cannot serve the cable now, for the health endpoint; None
+        when it can."""
+        return "shutting down" if self.stopping else None
 
     def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):

@@ -148,6 +148,12 @@ class RedisBackend(Backend):
                 self._sync_client.close()
                 self._sync_client = None
 
+    def unready_reason(self) -> str | None:
+        reason = super().unready_reason()
+        if reason is None and (self._subscriber is None or not self._subscriber.connected):
+            reason = "Redis is unreachable"
+        return reason
+
     # -- which streams this process hears -----------------------------------------
     async def _listen(self, stream: str) -> None:
         if self._subscriber is not None:

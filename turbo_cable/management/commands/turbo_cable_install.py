@@ -21,8 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from turbo_cable.management import layout as layouts
 from turbo_cable.management.layout_search import LAYOUT_NAMES, find_layout, searched_places
 
-SHIPPED_CLIENT = Path(__file__).resolve().parents[2] / "static" / "turbo_cable" / layouts.CLIENT
-CLIENT_PATH = f"turbo_cable/{layouts.CLIENT}"
+SHIPPED_CLIENT, CLIENT_PATH = layouts.SHIPPED_CLIENT, layouts.CLIENT_PATH
 
 
 @dataclasses.dataclass

@@ -198,6 +198,11 @@ def raw_settings() -> Any:
     return getattr(django_settings, "TURBO_CABLE", {})
 
 
+def debug() -> bool:
+    """Django's DEBUG: development-only messages (a partial without its id, ...) follow it."""
+    return bool(django_settings.DEBUG)
+
+
 @functools.cache
 def get_settings() -> CableSettings:
     """The validated settings; raises ImproperlyConfigured naming every bad key."""

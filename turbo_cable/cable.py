@@ -21,7 +21,7 @@ from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
 from turbo_cable.origins import origin_allowed
-from turbo_cable.streams import plain_stream_name
+from turbo_cable.streams import RejectedStreamName, plain_stream_name, session_key_from_cookies
 
 logger = logging.getLogger("turbo_cable")
 
@@ -67,6 +67,7 @@ class Connection:
         "closed",
         "last_seen",
         "peer",
+        "session_key",
         "subscriptions",
     )
 
@@ -80,6 +81,7 @@ class Connection:
         self.closed = False
         self.last_seen = time.monotonic()
         self.peer = peer
+        self.session_key: str | None = None  # from the handshake, for session-bound names
         self.subscriptions: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -240,9 +242,10 @@ class Connection:
         elif len(self.subscriptions) >= settings.MAX_SUBSCRIPTIONS:
             reason = "too many subscriptions"
         else:
-            stream = plain_stream_name(wire)
-            if stream is None:
-                reason = "invalid stream signature"
+            try:
+                stream = plain_stream_name(wire, session_key=self.session_key)
+            except RejectedStreamName as rejected:
+                reason = rejected.reason
         if reason is not None or stream is None:
             logger.warning("rejected subscription from %s to %.80r: %s", self.peer, wire, reason)
             self.send_text(protocol.encode_reject(wire, reason or "rejected"))
@@ -285,6 +288,8 @@ async def serve_cable(
         return
     await send({"type": "websocket.accept"})
     connection = Connection(send, backend, peer, settings.SEND_QUEUE_SIZE)
+    if settings.SESSION_BOUND_STREAMS:
+        connection.session_key = session_key_from_cookies(_header(scope, b"cookie"))
     await backend.connect(connection)
     logger.debug("cable connected: %s", peer)
     try:

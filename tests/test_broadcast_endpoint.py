@@ -57,6 +57,18 @@ async def test_a_non_local_client_with_the_token_may_broadcast(server: LiveServe
         assert (await client.receive())["data"] == "hi"
 
 
+async def test_a_broadcast_without_data_delivers_null_as_the_rails_engine_does(
+    server: LiveServer,
+) -> None:
+    async with await CableClient.connect(server.cable_url) as client:
+        await client.subscribe(signed_stream_name("no-data"))
+        assert post(server, b'{"stream": "no-data"}') == (200, {"recipients": 1})
+        frame = await client.receive()
+        assert frame["type"] == "message"
+        assert "data" in frame
+        assert frame["data"] is None
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -67,7 +79,6 @@ async def test_a_non_local_client_with_the_token_may_broadcast(server: LiveServe
         (b'{"data": "x"}', "'stream' must be a non-empty string"),
         (b'{"stream": "", "data": "x"}', "'stream' must be a non-empty string"),
         (b'{"stream": 5, "data": "x"}', "'stream' must be a non-empty string"),
-        (b'{"stream": "s"}', "'data' is missing"),
         (
             json.dumps({"stream": "s", "data": "x" * 5000}).encode(),
             "body is larger than 4096 bytes",

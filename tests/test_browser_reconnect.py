@@ -149,3 +149,54 @@ def turbo_stream_append(text: str) -> str:
         '<turbo-stream action="append" target="messages">'
         f"<template><p>{text}</p></template></turbo-stream>"
     )
+
+
+@pytest.mark.parametrize("kind", ["uvicorn", "daphne"])
+async def test_a_full_cable_makes_the_page_wait_before_it_tries_again(
+    kind: str, open_tab: OpenTab
+) -> None:
+    with live_server(kind, settings={"MAX_CONNECTIONS": 1}) as server:
+        first = await open_tab(f"{server.http_url}/browser/page/?streams=a", wait_connected=1)
+        second = await open_tab(f"{server.http_url}/browser/page/?streams=a")
+        await second.page.wait_for_function(
+            "() => TurboCable.cable.attempts >= 7 && TurboCable.cable.reconnectTimer"
+        )
+        assert "turbo-cable: the cable is full; trying again later" in second.messages("warning")
+        # Backing off, it left the first page's socket alone.
+        await receives(first, server, "a", "still here")
+
+
+@pytest.mark.parametrize(
+    ("kind", "settings", "code"),
+    [
+        ("uvicorn", {}, 1012),
+        ("uvicorn", {"EXIT_SIGNAL_HANDLERS": True}, 1001),
+        ("daphne", {"EXIT_SIGNAL_HANDLERS": True}, 4001),
+    ],
+)
+async def test_a_server_restart_close_code_makes_the_client_try_again_at_once(
+    kind: str, settings: dict[str, object], code: int, open_tab: OpenTab
+) -> None:
+    cable_port = free_port()
+    page_settings = {**QUICK_PINGS, "CABLE_URL": f"ws://127.0.0.1:{cable_port}/cable"}
+    with live_server("uvicorn", settings=page_settings) as pages:
+        cable = LiveServer(kind, settings={**QUICK_PINGS, **settings}, port=cable_port)
+        try:
+            tab = await open_tab(f"{pages.http_url}/browser/page/?streams=restart")
+            await tab.wait_connected(1)
+            await tab.page.evaluate(
+                """window.closeCodes = []
+                window.opened = 0
+                const Original = WebSocket
+                window.WebSocket = class extends Original {
+                  constructor(...args) { super(...args); window.opened += 1 }
+                }
+                TurboCable.cable.socket.addEventListener("close", e => closeCodes.push(e.code))
+                TurboCable.cable.attempts = 8  // a back-off would wait 32 s or more"""
+            )
+        finally:
+            cable.stop()
+        await tab.page.wait_for_function("() => window.closeCodes.length === 1")
+        assert await tab.page.evaluate("window.closeCodes") == [code]
+        # Not the 32 s back-off: a new socket was opened straight away.
+        await tab.page.wait_for_function("() => window.opened >= 1", timeout=2000)

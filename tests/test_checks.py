@@ -61,7 +61,7 @@ def test_session_bound_streams_warn_when_no_session_key_can_match() -> None:
         SESSION_ENGINE=signed_cookies,
         TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates"}],
     ):
-        warnings = [m.msg for m in run_checks() if m.id == "turbo_cable.W010"]
+        warnings = [m.msg for m in run_checks() if m.id == "turbo_cable.W004"]
     assert len(warnings) == 2
     assert "signed_cookies session engine" in warnings[0]
     assert "context_processors.request" in warnings[1]

@@ -144,14 +144,13 @@ def test_attributes_are_added(message: Message, sent: CapturedBroadcasts) -> Non
     )
 
 
-def test_action_to_sends_any_action_at_the_instance(
+def test_action_to_targets_the_collection_by_default_as_turbo_rails_does(
     message: Message, sent: CapturedBroadcasts
 ) -> None:
     message.broadcast_action_to("inbox", action="highlight", render=False)
-    message.broadcast_action("remove")
+    message.broadcast_action("remove", target=message)
     assert sent[0].data == (
-        f'<turbo-stream action="highlight" target="message_{message.pk}">'
-        "<template></template></turbo-stream>"
+        '<turbo-stream action="highlight" target="messages"><template></template></turbo-stream>'
     )
     assert sent[1].data == (
         f'<turbo-stream action="remove" target="message_{message.pk}"></turbo-stream>'

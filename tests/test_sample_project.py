@@ -135,3 +135,42 @@ async def test_pages_on_two_uvicorn_workers_update_each_other_through_redis(
         await tabs[0].page.click("#increment")
         for tab in tabs:
             await tab.wait_for_text("#counter-value", str(before + 1))
+
+
+async def test_the_score_form_is_answered_with_turbo_streams_and_redirects_without_turbo(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    tab = await open_tab(sample.url + "/scores/", wait_connected=1)
+    assert "Turbo loaded" in await tab.text("nav")
+    await tab.page.evaluate("window.notReloaded = true")
+    await tab.page.fill("#score-form input[name=name]", "Ada")
+    await tab.page.click("#add-score")
+    # The stream response says so in place and resets the form; the page is not reloaded.
+    await tab.wait_for_text("#score-notice", "Added Ada.")
+    await tab.wait_for_text("#scores li", "Ada: 0")
+    assert await tab.page.input_value("#score-form input[name=name]") == ""
+    assert await tab.page.evaluate("window.notReloaded") is True
+    # A client that does not ask for Turbo Streams gets the redirect it always got.
+    answer = await tab.page.evaluate(
+        """async () => {
+            const form = new FormData(document.getElementById("score-form"))
+            form.set("name", "Grace")
+            const options = {method: "POST", body: form, redirect: "manual"}
+            const response = await fetch("/scores/add/", options)
+            return response.type
+        }"""
+    )
+    assert answer == "opaqueredirect"
+    # An empty name is refused in place, with 422, when Turbo asks.
+    status = await tab.page.evaluate(
+        """async () => {
+            const form = new FormData(document.getElementById("score-form"))
+            form.set("name", "")
+            const response = await fetch("/scores/add/", {method: "POST", body: form,
+              headers: {Accept: "text/vnd.turbo-stream.html, text/html"}})
+            Turbo.renderStreamMessage(await response.text())
+            return [response.status, response.headers.get("Content-Type")]
+        }"""
+    )
+    assert status == [422, "text/vnd.turbo-stream.html; charset=utf-8"]
+    await tab.wait_for_text("#score-notice", "A score needs a name.")

@@ -1,4 +1,10 @@
-"""The ASGI entry point: the cable, the broadcast endpoint, and Django for the rest."""
+"""The ASGI entry point: a middleware that serves the cable in front of any application.
+
+It takes ``CABLE_PATH`` (WebSocket) and ``BROADCAST_PATH`` (HTTP) for itself and
+hands every other scope, HTTP, WebSocket and lifespan alike, to the application
+it wraps: Django's own handler by default, or a Channels ``ProtocolTypeRouter``
+whose consumers keep working beside the cable while pages move over.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,17 @@ import logging
 from typing import Any
 
 from django.core.asgi import get_asgi_application as get_django_asgi_application
+from django.core.handlers.asgi import ASGIHandler
 
 from turbo_cable.backends import get_backend
 from turbo_cable.cable import serve_cable
 from turbo_cable.conf import get_settings
 from turbo_cable.endpoint import serve_broadcast
+from turbo_cable.lifespan import CableLifespan
+from turbo_cable.protocol import GOING_AWAY
 from turbo_cable.shutdown import install_exit_signal_handlers
+
+__all__ = ["CableMiddleware", "get_asgi_application"]
 
 logger = logging.getLogger("turbo_cable")
 
@@ -26,56 +37,61 @@ def _app_path(scope: Scope) -> str:
     return path
 
 
-class CableRouter:
-    """Routes ``CABLE_PATH`` and ``BROADCAST_PATH``; hands everything else to Django."""
+class CableMiddleware:
+    """Serves ``CABLE_PATH`` and ``BROADCAST_PATH``; passes everything else on."""
 
     routes_turbo_cable = True  # looked for by the system check
 
     def __init__(self, application: Any) -> None:
         self.application = application
         self.settings = get_settings()  # bad settings fail here, at start-up
+        # Django's handler speaks neither WebSocket nor lifespan: it raises on both.
+        self._plain_django = isinstance(application, ASGIHandler)
         self._started = False
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         kind = scope["type"]
-        if not self._started and kind != "lifespan":
+        if kind == "lifespan":
+            lifespan = CableLifespan(self._start, self._going_away, self._stop)
+            inner = None if self._plain_django else self.application
+            await lifespan.run(inner, scope, receive, send)
+            return
+        if not self._started:
             # Servers without lifespan (daphne): start on the first request, so a
             # page rendered before any socket connects can read stream positions.
-            self._started = True
-            await get_backend().start()
-        if kind == "websocket":
-            if _app_path(scope) == self.settings.CABLE_PATH:
-                install_exit_signal_handlers()
-                await serve_cable(scope, receive, send, get_backend(), self.settings)
-            else:  # Django itself has no WebSocket views
-                await receive()
-                await send({"type": "websocket.close"})
+            await self._start()
+        if kind == "websocket" and _app_path(scope) == self.settings.CABLE_PATH:
+            await serve_cable(scope, receive, send, get_backend(), self.settings)
         elif kind == "http" and _app_path(scope) == self.settings.BROADCAST_PATH:
             await serve_broadcast(scope, receive, send, get_backend(), self.settings)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
+        elif kind == "websocket" and self._plain_django:
+            await receive()  # Django has no WebSocket views: refuse the handshake (403)
+            await send({"type": "websocket.close"})
         else:
             await self.application(scope, receive, send)
 
-    async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await get_backend().start()
-                    install_exit_signal_handlers()
-                except Exception as exc:
-                    logger.exception("turbo_cable failed to start")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                logger.info("turbo_cable started with the %s backend", get_backend().name)
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await get_backend().stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def _start(self) -> None:
+        self._started = True
+        await get_backend().start()
+        if self.settings.EXIT_SIGNAL_HANDLERS:
+            install_exit_signal_handlers()
+        logger.info("turbo_cable started with the %s backend", get_backend().name)
+
+    def _going_away(self) -> None:
+        """The server is stopping: tell every client still connected to come back."""
+        get_backend().close_all(GOING_AWAY, "server shutting down")
+
+    async def _stop(self) -> None:
+        await get_backend().stop()
+        self._started = False
 
 
-def get_asgi_application() -> CableRouter:
-    """Django's ASGI application with the cable and the broadcast endpoint in front."""
-    return CableRouter(get_django_asgi_application())
+def get_asgi_application(application: Any = None) -> CableMiddleware:
+    """The cable and the broadcast endpoint in front of ``application``.
+
+    ``application`` defaults to Django's own ASGI handler; pass a Channels
+    ``ProtocolTypeRouter`` (or any ASGI application) to keep serving it.
+    """
+    if application is None:
+        application = get_django_asgi_application()
+    return CableMiddleware(application)

@@ -23,7 +23,9 @@ import contextlib
 import http.client
 import json
 import logging
+import sys
 import threading
+import types
 from collections.abc import Coroutine, Iterator
 from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
@@ -312,3 +314,14 @@ def _error_reason(payload: bytes) -> str:
         return str(json.loads(payload)["error"])
     except (ValueError, KeyError, TypeError):
         return payload[:200].decode("utf-8", "replace") or "no reason given"
+
+
+class _CallableModule(types.ModuleType):
+    """``from turbo_cable import broadcast`` finds this module (a package attribute the
+    import system sets), so the module itself answers ``broadcast(stream, html)``."""
+
+    def __call__(self, stream: Any, html: str) -> bool:
+        return broadcast(stream, html)
+
+
+sys.modules[__name__].__class__ = _CallableModule

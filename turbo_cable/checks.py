@@ -141,7 +141,7 @@ def check_session_bound_streams(**kwargs: Any) -> list[CheckMessage]:
         Warning(
             f"TURBO_CABLE['SESSION_BOUND_STREAMS'] is on but {problem}",
             hint="See 'Security model' in README.rst.",
-            id="turbo_cable.W010",
+            id="turbo_cable.W004",
         )
         for problem in problems
     ]

@@ -42,10 +42,14 @@ class CableSettings:
     MAX_STREAM_NAME_LENGTH: int = 1024
     MAX_BROADCAST_SIZE: int = MiB
     SEND_QUEUE_SIZE: int = 256
+    SEND_QUEUE_BYTES: int = 4 * MiB
+    MAX_CONNECTIONS: int | None = None
+    MAX_CONNECTIONS_PER_CLIENT: int | None = None
     BACKEND: str = "memory"
     REDIS_PREFIX: str = "turbo_cable:"
     HISTORY_SIZE: int = 100
     HISTORY_TTL: float = 300.0
+    EXIT_SIGNAL_HANDLERS: bool = False
 
     @property
     def broadcast_url(self) -> str:
@@ -57,6 +61,21 @@ class CableSettings:
             return self.BROADCAST_URL
         port = os.environ.get("TURBO_CABLE_PORT") or os.environ.get("PORT") or "8000"
         return f"http://127.0.0.1:{port}{self.BROADCAST_PATH}"
+
+    @property
+    def connection_limit(self) -> int | None:
+        """``MAX_CONNECTIONS``, or by default what the process's file descriptors allow
+        with a tenth (at least 64) kept for page requests, Redis and the database."""
+        if self.MAX_CONNECTIONS is not None:
+            return self.MAX_CONNECTIONS
+        try:
+            import resource  # not on Windows, where no limit is derived
+        except ImportError:
+            return None
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        return max(1, soft - max(64, soft // 10))
 
     @property
     def broadcast_url_is_explicit(self) -> bool:
@@ -100,6 +119,10 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def _optional_positive_int(value: Any) -> bool:
+    return value is None or _positive_int(value)
+
+
 def _optional_str(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value != "")
 
@@ -132,6 +155,9 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_STREAM_NAME_LENGTH": (_positive_int, "a positive integer (characters)"),
     "MAX_BROADCAST_SIZE": (_positive_int, "a positive integer (bytes)"),
     "SEND_QUEUE_SIZE": (_positive_int, "a positive integer (messages)"),
+    "SEND_QUEUE_BYTES": (_positive_int, "a positive integer (bytes)"),
+    "MAX_CONNECTIONS": (_optional_positive_int, "None or a positive integer"),
+    "MAX_CONNECTIONS_PER_CLIENT": (_optional_positive_int, "None or a positive integer"),
     "BACKEND": (_is_backend, "'memory' or a redis://, rediss:// or unix:// URL"),
     "REDIS_PREFIX": (lambda v: isinstance(v, str), "a string"),
     "HISTORY_SIZE": (
@@ -139,6 +165,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "an integer >= 0 (0 turns history off)",
     ),
     "HISTORY_TTL": (_positive_number, "a number of seconds > 0"),
+    "EXIT_SIGNAL_HANDLERS": (lambda v: isinstance(v, bool), "True or False"),
 }
 
 DEFAULTS: Mapping[str, Any] = {

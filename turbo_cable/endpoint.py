@@ -70,9 +70,8 @@ def parse_broadcast(body: bytes) -> tuple[str, Any]:
     stream = payload.get("stream")
     if not isinstance(stream, str) or not stream:
         raise BadBroadcast(400, "'stream' must be a non-empty string")
-    if "data" not in payload:
-        raise BadBroadcast(400, "'data' is missing")
-    return stream, payload["data"]
+    # Without "data" the Rails engine and Navigator send the message with null data.
+    return stream, payload.get("data")
 
 
 async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes:

@@ -22,7 +22,13 @@ from django.db.models import Model
 
 from turbo_cable import declarations
 from turbo_cable.refreshes import current_request_id, schedule_refresh
-from turbo_cable.rendering import Rendering, StreamAction, collection_id, resolve_target
+from turbo_cable.rendering import (
+    Rendering,
+    StreamAction,
+    collection_id,
+    resolve_target,
+    turbo_stream_template,
+)
 from turbo_cable.streams import stream_name
 from turbo_cable.suppression import broadcasts_suppressed, suppressing_broadcasts
 from turbo_cable.tasks import deliver, deliver_later
@@ -59,7 +65,9 @@ class Broadcastable:
         attributes: Attributes = None,
         **rendering: Any,
     ) -> bool:
-        return self._send(streamables, action, target, targets, attributes, rendering, self)
+        """Any action; the target defaults to the collection id, as in turbo-rails."""
+        default = self.broadcast_target_default()
+        return self._send(streamables, action, target, targets, attributes, rendering, default)
 
     def broadcast_action(self, action: str, **options: Any) -> bool:
         return self.broadcast_action_to(self, action=action, **options)
@@ -73,7 +81,8 @@ class Broadcastable:
         attributes: Attributes = None,
         **rendering: Any,
     ) -> None:
-        self._send(streamables, action, target, targets, attributes, rendering, self, later=True)
+        default = self.broadcast_target_default()
+        self._send(streamables, action, target, targets, attributes, rendering, default, True)
 
     def broadcast_action_later(self, action: str, **options: Any) -> None:
         self.broadcast_action_later_to(self, action=action, **options)
@@ -187,7 +196,38 @@ class Broadcastable:
     def broadcast_refresh_later(self, *, attributes: Attributes = None) -> None:
         self.broadcast_refresh_later_to(self, attributes=attributes)
 
+    # -- render: a *.turbo_stream.html template, sent as it is ------------------------------
+    def broadcast_render_to(
+        self, *streamables: Any, template: Any = None, context: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Render ``<app_label>/_<model_name>.turbo_stream.html`` (the instance in the context)."""
+        if broadcasts_suppressed(self._model()):
+            return False
+        return deliver(self._render(streamables, template, context))
+
+    def broadcast_render(self, **options: Any) -> bool:
+        return self.broadcast_render_to(self, **options)
+
+    def broadcast_render_later_to(
+        self, *streamables: Any, template: Any = None, context: Mapping[str, Any] | None = None
+    ) -> None:
+        if broadcasts_suppressed(self._model()):
+            return
+        instance: Model = self  # type: ignore[assignment]
+        deliver_later(self._render(streamables, template, context), instance)
+
+    def broadcast_render_later(self, **options: Any) -> None:
+        self.broadcast_render_later_to(self, **options)
+
     # -- internals ---------------------------------------------------------------------
+    def _render(
+        self, streamables: tuple[Any, ...], template: Any, context: Mapping[str, Any] | None
+    ) -> StreamAction:
+        instance: Model = self  # type: ignore[assignment]
+        merged = {str(instance._meta.model_name): instance, **(context or {})}
+        rendering = Rendering(template=template or turbo_stream_template(instance), context=merged)
+        return StreamAction(stream=stream_name(*streamables), action=None, rendering=rendering)
+
     def _model(self) -> type[Model]:
         return type(self)  # type: ignore[return-value]
 

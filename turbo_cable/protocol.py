@@ -21,6 +21,7 @@ INVALID_PAYLOAD: Final = 1007
 POLICY_VIOLATION: Final = 1008
 MESSAGE_TOO_BIG: Final = 1009
 NORMAL: Final = 1000
+TRY_AGAIN_LATER: Final = 1013
 
 CLIENT_TYPES: Final = frozenset({"subscribe", "unsubscribe", "pong"})
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

@@ -86,12 +86,21 @@ class Rendering:
         return render_to_string(self.template, dict(self.context))
 
 
+def turbo_stream_template(model: type[Model] | Model) -> str:
+    """``<app_label>/_<model_name>.turbo_stream.html``, what ``broadcast_render`` renders."""
+    return f"{model._meta.app_label}/_{model._meta.model_name}.turbo_stream.html"
+
+
 @dataclasses.dataclass(frozen=True)
 class StreamAction:
-    """One broadcast to be made: where it goes, what it does, what it carries."""
+    """One broadcast to be made: where it goes, what it does, what it carries.
+
+    ``action=None`` is ``broadcast_render``: the rendering already is the
+    ``<turbo-stream>`` elements, sent as they are.
+    """
 
     stream: str
-    action: str
+    action: str | None
     target: str | None = None
     targets: str | None = None
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -103,6 +112,8 @@ class StreamAction:
 
     def to_html(self) -> str:
         content = self.rendering.content() if self.rendering is not None else ""
+        if self.action is None:
+            return content
         return turbo_stream_tag(
             self.action,
             target=self.target,

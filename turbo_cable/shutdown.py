@@ -1,9 +1,12 @@
-"""Close every cable connection with 1001 (going away) when the server is told to stop.
+"""Opt-in (``EXIT_SIGNAL_HANDLERS``): close every cable socket with 1001 on SIGINT/SIGTERM.
 
-ASGI servers close WebSockets themselves on shutdown (uvicorn with 1012, daphne
-by dropping them), before the application hears about it. Chaining onto the
-exit signals lets the cable say "going away" first and gives the close frames
-a moment to leave, so every client knows to reconnect.
+By default the cable installs no process-wide signal handler: the server says
+"going away" itself (uvicorn closes every WebSocket with 1012, service restart,
+then sends ``lifespan.shutdown``, where the cable closes whatever is left with
+1001; daphne sends no lifespan and cancels the cable, which closes with 4001).
+The handler exists for servers that simply drop their sockets: it chains onto the
+exit signals, closes every socket with 1001 first and gives the close frames a
+moment to leave before the server's own handler runs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Views of the sample: plain Django forms; the live part is in the models and templates."""
+"""Views of the sample: plain Django forms; the live part is in the models and templates.
+
+Forms submitted by Turbo get Turbo Streams back (the form reset, a notice or an
+error in place); any other client gets the redirect it always got.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from sample_project.showcase import progress
 from sample_project.showcase.models import Counter, Note, Score
+from turbo_cable import accepts_turbo_stream, render_turbo_stream
 
 
 def counter(request: HttpRequest) -> HttpResponse:
@@ -32,8 +37,12 @@ def add_score(request: HttpRequest) -> HttpResponse:
         points = int(request.POST.get("points", "0"))
     except ValueError:
         points = 0
-    if name:
-        Score.objects.create(name=name, points=points)
+    score = Score.objects.create(name=name, points=points) if name else None
+    if accepts_turbo_stream(request):
+        # The new row reaches every page, this one included, through the broadcast.
+        context = {"score": score, "error": None if score else "A score needs a name."}
+        status = 200 if score else 422
+        return render_turbo_stream(request, "showcase/add_score.turbo_stream.html", context, status)
     return redirect("scores")
 
 

@@ -1,4 +1,6 @@
-"""``{% turbo_stream_from %}`` and ``{% turbo_cable_meta %}``: what the JS client reads.
+"""``{% turbo_stream_from %}`` and ``{% turbo_cable_meta %}``: what the JS client reads;
+``{% turbo_stream "append" "messages" %}...{% endturbo_stream %}``: one ``<turbo-stream>``
+element in a ``*.turbo_stream.html`` template.
 
 ``{% turbo_stream_from "room" room %}`` renders one ``<turbo-cable-stream>`` marker.
 The marker carries everything the client needs (signed stream name, cable URL, ping
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.template.base import FilterExpression, Parser, Token
+from django.template.base import FilterExpression, NodeList, Parser, Token, token_kwargs
 from django.template.context import Context
 from django.urls import get_script_prefix
 from django.utils.html import format_html
@@ -21,7 +23,9 @@ from django.utils.safestring import SafeString
 
 from turbo_cable.backends import stream_position
 from turbo_cable.conf import get_settings
+from turbo_cable.stream_actions import action as stream_action
 from turbo_cable.streams import stream_name, wire_stream_name
+from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS
 
 register = template.Library()
 
@@ -116,3 +120,61 @@ def turbo_cable_meta() -> SafeString:
         cable_url(),
         ping_interval(),
     )
+
+
+class TurboStreamNode(template.Node):
+    def __init__(
+        self,
+        bits: list[str],
+        action: FilterExpression,
+        target: FilterExpression | None,
+        options: dict[str, FilterExpression],
+        nodelist: NodeList,
+    ) -> None:
+        self.bits = bits
+        self.action = action
+        self.target = target
+        self.options = options
+        self.nodelist = nodelist
+
+    def render(self, context: Context) -> str:
+        action = self.action.resolve(context)
+        target = self.target.resolve(context) if self.target is not None else None
+        options = {name: value.resolve(context) for name, value in self.options.items()}
+        targets = options.pop("targets", None)
+        attributes = {name.replace("_", "-"): value for name, value in options.items()}
+        content: str | None = self.nodelist.render(context)
+        if action in CONTENTLESS_ACTIONS and not (content or "").strip():
+            content = None
+        try:
+            return stream_action(action, target, content, targets=targets, attributes=attributes)
+        except (TypeError, ValueError) as error:
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"{{% {' '.join(self.bits)} %}}: {error}") from error
+
+
+@register.tag("turbo_stream")
+def turbo_stream(parser: Parser, token: Token) -> TurboStreamNode:
+    """``{% turbo_stream action [target] [targets=...] [name=value] %}...{% endturbo_stream %}``.
+
+    ``target`` may be a model instance (its DOM id); other keyword arguments become
+    attributes of the element (``method="morph"``; ``_`` in a name becomes ``-``).
+    """
+    bits = token.split_contents()
+    if len(bits) < 2:
+        raise template.TemplateSyntaxError(
+            f'{{% {bits[0]} %}} needs an action, e.g. {{% {bits[0]} "append" "messages" %}}.'
+        )
+    rest = bits[2:]
+    target = None
+    if rest and "=" not in rest[0]:
+        target = parser.compile_filter(rest.pop(0))
+    options = token_kwargs(rest, parser)
+    if rest:
+        raise template.TemplateSyntaxError(
+            f"{{% {bits[0]} %}} takes an action, one target and keyword options; "
+            f"did not understand {' '.join(rest)!r}."
+        )
+    nodelist = parser.parse(("endturbo_stream",))
+    parser.delete_first_token()
+    return TurboStreamNode(bits, parser.compile_filter(bits[1]), target, options, nodelist)

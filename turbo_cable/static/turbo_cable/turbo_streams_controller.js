@@ -6,7 +6,9 @@
 // With Turbo on the page, Turbo renders the <turbo-stream> messages; without it,
 // the seven standard actions are applied here. JSON data arrives as a
 // "turbo:stream-message" event on document. When window.Stimulus exists, the
-// file also registers the "turbo-streams" controller.
+// file also registers the "turbo-streams" controller. The Rails engine's markers
+// (<div data-turbo-stream data-streams="a,b">, <meta name="action-cable-url">)
+// work too.
 (() => {
   "use strict"
 
@@ -17,10 +19,20 @@
   const RELEASE_DELAY = 1000 // ms a stream stays subscribed after its last marker left
   const BACKOFF_BASE = 250 // ms before the first reconnect attempt
   const BACKOFF_CAP = 30000
+  // "Try again later" (1013; 4013 where the server allows only private codes): the
+  // server is full, so wait near the cap rather than reconnecting at once.
+  const TRY_LATER_CODES = new Set([1013, 4013])
+  const TRY_LATER_ATTEMPTS = 7 // 250 ms * 2 ** 7 = 32 s, above the cap
   const STALE_AFTER_PINGS = 2 // silent ping intervals before a socket counts as dead
   const DEFAULT_PING_INTERVAL = 30 // seconds, the server's default
   const EXPIRED_REFRESH_KEY = "turbo-cable:expired-refresh" // sessionStorage: when we last refreshed
   const EXPIRED_REFRESH_INTERVAL = 10000 // ms; names that expire again sooner are not refreshed
+  // Going away (1001, 4001 under daphne) and service restart (1012): the server is
+  // stopping on purpose, so come back at once rather than after a back-off.
+  const RESTART_CLOSE_CODES = new Set([1001, 1012, 4001])
+  const RAILS_MARKER = "[data-turbo-stream][data-streams]"
+  const CATCH_UP_INTERVAL = 1000 // ms at least between two re-subscriptions of a stream
+  const CATCH_UP_ATTEMPTS = 3 // re-subscriptions without progress before the page refreshes
 
   const log = (level, ...args) => console[level]("turbo-cable:", ...args)
   const isPreview = () => document.documentElement.hasAttribute("data-turbo-preview")
@@ -140,6 +152,24 @@
     }
   }
 
+  // The <turbo-stream> elements of ``html`` whose targets are not all inside elements
+  // Turbo carries from page to page (data-turbo-permanent), or "" if none is left.
+  function withoutPermanentTargets(html) {
+    const template = document.createElement("template")
+    template.innerHTML = html
+    const elements = [...template.content.querySelectorAll("turbo-stream")]
+    const kept = elements.filter((element) => {
+      let targets
+      try {
+        targets = streamTargets(element)
+      } catch {
+        return true // Turbo reports it
+      }
+      return targets.length === 0 || !targets.every((target) => target.closest("[data-turbo-permanent]"))
+    })
+    return kept.length === elements.length ? html : kept.map((element) => element.outerHTML).join("")
+  }
+
   function renderStreamHTML(html) {
     const turbo = window.Turbo
     if (turbo && typeof turbo.renderStreamMessage === "function") turbo.renderStreamMessage(html)
@@ -166,7 +196,8 @@
     }
 
     get url() {
-      return toWebSocketUrl(meta("turbo-cable-url") || this.markerUrl || "/cable")
+      const url = meta("turbo-cable-url") || this.markerUrl || meta("action-cable-url")
+      return toWebSocketUrl(url || "/cable")
     }
 
     // Some stream still wants the socket (rejected ones never will again).
@@ -197,7 +228,10 @@
         // Where the stream stood when the page was rendered: the server replays what follows.
         subscription.position = positionOf(marker.getAttribute("epoch"), marker.getAttribute("offset"))
         this.subscriptions.set(stream, subscription)
+      } else if (!isPreview() && subscription.body !== document.body) {
+        this.adopt(subscription, positionOf(marker.getAttribute("epoch"), marker.getAttribute("offset")))
       }
+      if (!isPreview()) subscription.body = document.body
       clearTimeout(subscription.releaseTimer)
       subscription.releaseTimer = null
       subscription.name = marker.getAttribute("name") || subscription.name
@@ -235,6 +269,20 @@
       else this.open()
     }
 
+    // A marker arrived on a new page body (Turbo rendered a page, or restored one from
+    // its cache) with the position that page reflects. If its HTML was rendered before
+    // messages this tab already applied to the page it replaced, the server replays
+    // what followed, so the new page gets them too.
+    adopt(subscription, rendered) {
+      const known = subscription.position
+      if (!rendered || !known || (rendered.epoch === known.epoch && rendered.offset >= known.offset)) return
+      if (subscription.state !== "subscribed" && subscription.state !== "pending") return
+      subscription.position = rendered
+      subscription.reapplyUpTo = rendered.epoch === known.epoch ? known : null
+      this.send({ type: "unsubscribe", stream: subscription.stream })
+      this.subscribe(subscription)
+    }
+
     reflect(subscription, marker) {
       marker.toggleAttribute("connected", subscription.state === "subscribed")
       marker.toggleAttribute("rejected", subscription.state === "rejected")
@@ -267,7 +315,11 @@
       this.lastTraffic = Date.now()
       socket.onopen = () => this.opened(socket)
       socket.onmessage = (event) => this.received(socket, event)
-      socket.onclose = () => this.closed(socket)
+      socket.onclose = (event) =>
+        this.closed(socket, {
+          retryNow: RESTART_CLOSE_CODES.has(event.code),
+          tryLater: TRY_LATER_CODES.has(event.code),
+        })
       this.watch()
     }
 
@@ -303,8 +355,10 @@
           }
           break
         case "message":
-          if (subscription && subscription.state !== "rejected" && this.advance(subscription, frame)) {
-            this.deliver(subscription, frame.data)
+          // While pending, a re-subscription is replaying from the last position.
+          if (subscription && subscription.state === "subscribed" && this.advance(subscription, frame)) {
+            this.deliver(subscription, frame.data, this.reapplied(subscription))
+            this.record(subscription)
           }
           break
         case "resync":
@@ -326,14 +380,62 @@
       }
     }
 
-    // Follows the stream's position; false for a message this page already has.
+    // Follows the stream's position; false for a message this page already has, and
+    // for one that shows a gap (another epoch, or offsets skipped): never applied out of order.
     advance(subscription, frame) {
       const position = positionOf(frame.epoch, frame.offset)
       if (!position) return true
       const known = subscription.position
       if (known && known.epoch === position.epoch && position.offset <= known.offset) return false
+      if (known && (known.epoch !== position.epoch || position.offset > known.offset + 1)) {
+        this.catchUp(subscription, frame)
+        return false
+      }
       subscription.position = position
+      subscription.catchUps = 0
       return true
+    }
+
+    // Whether the message just advanced to was applied once already, to the page that
+    // was replaced: elements Turbo carried over (data-turbo-permanent) have it.
+    reapplied(subscription) {
+      const upTo = subscription.reapplyUpTo
+      if (!upTo) return false
+      if (subscription.position.epoch === upTo.epoch && subscription.position.offset <= upTo.offset) return true
+      subscription.reapplyUpTo = null
+      return false
+    }
+
+    // The markers carry the position the page now reflects, so a snapshot Turbo
+    // caches and restores later asks for what followed it, not for what it holds.
+    record(subscription) {
+      const position = subscription.position
+      if (!position) return
+      for (const marker of subscription.markers) {
+        marker.setAttribute("epoch", position.epoch)
+        marker.setAttribute("offset", String(position.offset))
+      }
+    }
+
+    // Subscribe again from the last position, so the server replays what was missed or
+    // says resync; at most once a second, and a page that gets no further refreshes.
+    catchUp(subscription, frame) {
+      subscription.catchUps = (subscription.catchUps || 0) + 1
+      if (subscription.catchUps > CATCH_UP_ATTEMPTS) {
+        log("warn", `messages on "${subscription.name}" could not be replayed; refreshing`)
+        subscription.catchUps = 0
+        this.resync(subscription, frame)
+        return
+      }
+      subscription.state = "pending"
+      const wait = (subscription.caughtUpAt || 0) + CATCH_UP_INTERVAL - Date.now()
+      clearTimeout(subscription.catchUpTimer)
+      subscription.catchUpTimer = setTimeout(() => {
+        if (this.subscriptions.get(subscription.stream) !== subscription) return
+        if (subscription.state !== "pending" || !this.send({ type: "unsubscribe", stream: subscription.stream })) return
+        subscription.caughtUpAt = Date.now()
+        this.subscribe(subscription)
+      }, Math.max(0, wait))
     }
 
     // The server could not replay what this page missed: its content may be stale.
@@ -373,21 +475,28 @@
       }
     }
 
-    deliver(subscription, data) {
+    deliver(subscription, data, reapplied = false) {
       if (typeof data === "string" && /<turbo-stream[\s>]/i.test(data)) {
-        renderStreamHTML(data)
+        const html = reapplied ? withoutPermanentTargets(data) : data
+        if (html) renderStreamHTML(html)
         return
       }
       const detail = { stream: subscription.name, signedStream: subscription.stream, data }
+      if (reapplied) detail.reapplied = true
       document.dispatchEvent(new CustomEvent("turbo:stream-message", { detail, bubbles: true }))
     }
 
-    closed(socket, { retryNow = false } = {}) {
+    closed(socket, { retryNow = false, tryLater = false } = {}) {
       if (socket !== this.socket) return
+      if (tryLater) {
+        this.attempts = Math.max(this.attempts, TRY_LATER_ATTEMPTS)
+        log("warn", "the cable is full; trying again later")
+      }
       this.socket = null
       clearInterval(this.watchdog)
       this.watchdog = null
       for (const subscription of this.subscriptions.values()) {
+        clearTimeout(subscription.catchUpTimer) // the next socket subscribes from the position anyway
         if (subscription.state === "rejected") continue
         subscription.state = "idle"
         this.reflectAll(subscription)
@@ -498,6 +607,34 @@
     }
   }
 
+  // -- the Rails engine's marker: <div data-turbo-stream data-streams="a,b"> ------------
+
+  // Each stream it names gets a <turbo-cable-stream> child, which subscribes while
+  // the div is in the document, exactly as a marker of this app's own tag does.
+  function adoptRailsMarker(div) {
+    const held = new Set(Array.from(div.querySelectorAll(`:scope > ${MARKER}`), (m) => m.getAttribute("stream")))
+    for (const stream of (div.dataset.streams || "").split(",").map((s) => s.trim())) {
+      if (!stream || held.has(stream)) continue
+      held.add(stream)
+      const marker = document.createElement(MARKER)
+      marker.setAttribute("stream", stream)
+      div.append(marker)
+    }
+  }
+
+  function adoptRailsMarkersIn(node) {
+    if (!(node instanceof Element)) return
+    if (node.matches(RAILS_MARKER)) adoptRailsMarker(node)
+    for (const div of node.querySelectorAll(RAILS_MARKER)) adoptRailsMarker(div)
+  }
+
+  function watchRailsMarkers() {
+    adoptRailsMarkersIn(document.documentElement)
+    new MutationObserver((records) => {
+      for (const record of records) for (const node of record.addedNodes) adoptRailsMarkersIn(node)
+    }).observe(document.documentElement, { childList: true, subtree: true })
+  }
+
   // -- the optional Stimulus controller ----------------------------------------------
 
   // Shaped like a Stimulus 3 controller without importing Stimulus: markers do the
@@ -541,6 +678,7 @@
 
   window.TurboCable = { cable, registerWithStimulus, MARKER }
   if (!customElements.get(MARKER)) customElements.define(MARKER, StreamSourceElement)
+  watchRailsMarkers()
   window.addEventListener("online", () => cable.wake())
   document.addEventListener("turbo:load", () => (cable.refreshing = false))
   document.addEventListener("visibilitychange", () => {

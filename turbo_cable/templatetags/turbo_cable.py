@@ -54,9 +54,23 @@ def _position(stream: str) -> str:
     return format_html(' epoch="{}" offset="{}"', position.epoch, position.offset)
 
 
-def stream_source(*streamables: Any) -> SafeString:
+def page_session_key(request: Any) -> str | None:
+    """The session key a session-bound name is signed for; None for a page without one.
+
+    A session the view has just written to gets its key now rather than when the
+    response is sent, so the name and the cookie the browser receives agree.
+    """
+    session = getattr(request, "session", None)
+    if session is None:
+        return None
+    if session.session_key is None and not session.is_empty():
+        session.save()
+    return session.session_key  # type: ignore[no-any-return]
+
+
+def stream_source(*streamables: Any, session_key: str | None = None) -> SafeString:
     """The marker element for one stream built from ``streamables`` (turbo-rails semantics)."""
-    wire = wire_stream_name(*streamables)
+    wire = wire_stream_name(*streamables, session_key=session_key)
     plain = stream_name(*streamables)
     return format_html(
         '<{} stream="{}"{} cable-url="{}" ping-interval="{}"{}></{}>',
@@ -78,8 +92,11 @@ class StreamSourceNode(template.Node):
         values = [part.resolve(context) for part in self.parts]
         if any(_is_anonymous_user(value) for value in values):
             return _no_subscription(" ".join(part.token for part in self.parts))
+        session_key = None
+        if get_settings().SESSION_BOUND_STREAMS:
+            session_key = page_session_key(context.get("request"))
         try:
-            return stream_source(*values)
+            return stream_source(*values, session_key=session_key)
         except (TypeError, ValueError) as error:
             given = " ".join(part.token for part in self.parts)
             kind = TypeError if isinstance(error, TypeError) else ValueError

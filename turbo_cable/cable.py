@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from turbo_cable import protocol
+from turbo_cable.asgi_types import Event, Scope
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
@@ -26,8 +27,6 @@ from turbo_cable.warning_limit import client_warnings
 
 logger = logging.getLogger("turbo_cable")
 
-Scope = dict[str, Any]
-Event = dict[str, Any]
 
 CLOSE_TIMEOUT = 5.0
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", home),
     path("browser/", include("tests.browserapp.urls")),
     path("testapp/", include("tests.testapp.urls")),
+    path("chat/", include("tests.ported.channels_chat.urls")),
 ]

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.browserapp",
     "tests.ported.channels_chat",
+    "tests.ported.turbo_chat",
 ]
 if os.environ.get("TURBO_CABLE_TEST_WITH_DAPHNE"):  # for `runserver`, daphne's ASGI one
     INSTALLED_APPS.insert(0, "daphne")

@@ -11,4 +11,5 @@ urlpatterns = [
     path("browser/", include("tests.browserapp.urls")),
     path("testapp/", include("tests.testapp.urls")),
     path("chat/", include("tests.ported.channels_chat.urls")),
+    path("turbo-chat/", include("tests.ported.turbo_chat.urls")),
 ]

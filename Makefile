@@ -2,11 +2,13 @@
 PORT ?= 8000
 PYTHON ?= python3
 PYTHON312 ?= $(shell pyenv root 2>/dev/null)/versions/3.12.1/bin/python3.12
+PYTHON313 ?= $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin/python3.13
 VENV := .venv
 VENV6 := .venv-django6
+VENV613 := .venv-py313
 EXTRAS := dev,daphne,uvicorn,redis
 
-.PHONY: run test lint test-django52 test-django6 bench bench-smoke install-system clean
+.PHONY: run test lint test-django52 test-django6 test-django6-py313 bench bench-smoke install-system clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,14 @@ $(VENV6)/.installed: setup.cfg pyproject.toml
 	$$(test -x "$(PYTHON312)" && echo "$(PYTHON312)" || echo python3.12) -m venv $(VENV6)
 	$(VENV6)/bin/pip install -q --upgrade pip
 	$(VENV6)/bin/pip install -q -e '.[$(EXTRAS)]' 'django>=6.0,<6.2'
+	touch $@
+
+$(VENV613)/.installed: setup.cfg pyproject.toml
+	@test -x "$(PYTHON313)" || command -v python3.13 >/dev/null || \
+	  { echo "Python 3.13 is needed for the Django 6 suite on 3.13: set PYTHON313=/path/to/python3.13"; exit 1; }
+	$$(test -x "$(PYTHON313)" && echo "$(PYTHON313)" || echo python3.13) -m venv $(VENV613)
+	$(VENV613)/bin/pip install -q --upgrade pip
+	$(VENV613)/bin/pip install -q -e '.[$(EXTRAS)]' 'django>=6.0,<6.2'
 	touch $@
 
 run: $(VENV)/.installed
@@ -44,7 +54,10 @@ test-django52: $(VENV)/.installed install-system
 test-django6: $(VENV6)/.installed install-system
 	$(VENV6)/bin/python -m pytest $(PYTEST_ARGS)
 
-test: lint test-django52 test-django6
+test-django6-py313: $(VENV613)/.installed install-system
+	$(VENV613)/bin/python -m pytest $(PYTEST_ARGS)
+
+test: lint test-django52 test-django6 test-django6-py313
 
 # The benchmarks get their own environment, so the test one stays lean.
 VENVBENCH := .venv-bench
@@ -64,4 +77,4 @@ bench-smoke: $(VENV)/.installed install-system
 	$(VENV)/bin/python -m pytest tests/test_bench_smoke.py
 
 clean:
-	rm -rf $(VENV) $(VENV6) .venv-bench *.egg-info
+	rm -rf $(VENV) $(VENV6) $(VENV613) .venv-bench *.egg-info

@@ -11,7 +11,8 @@ import os
 import socket
 import struct
 
-TEXT, BINARY = 0x1, 0x2
+TEXT, BINARY, PING = 0x1, 0x2, 0x9
+MASK = os.urandom(4)  # one key for every frame: these tests need no masking strength
 
 
 class RawWebSocket:
@@ -41,17 +42,26 @@ class RawWebSocket:
             raise ConnectionError(response.decode(errors="replace"))
 
     def send_frame(self, payload: bytes, opcode: int = TEXT) -> None:
-        mask = os.urandom(4)
-        header = bytes([0x80 | opcode])
-        length = len(payload)
-        if length < 126:
-            header += bytes([0x80 | length])
-        elif length < 1 << 16:
-            header += bytes([0x80 | 126]) + struct.pack("!H", length)
-        else:
-            header += bytes([0x80 | 127]) + struct.pack("!Q", length)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
+        self.sock.sendall(encode_frame(payload, opcode))
 
     def close(self) -> None:
         self.sock.close()
+
+
+def frame_header(length: int, opcode: int = TEXT) -> bytes:
+    """A final, masked frame's header announcing ``length`` bytes (mask included)."""
+    header = bytes([0x80 | opcode])
+    if length < 126:
+        header += bytes([0x80 | length])
+    elif length < 1 << 16:
+        header += bytes([0x80 | 126]) + struct.pack("!H", length)
+    else:
+        header += bytes([0x80 | 127]) + struct.pack("!Q", length)
+    return header + MASK
+
+
+def encode_frame(payload: bytes, opcode: int = TEXT) -> bytes:
+    """A whole client frame, masked as RFC 6455 requires."""
+    return frame_header(len(payload), opcode) + bytes(
+        b ^ MASK[i % 4] for i, b in enumerate(payload)
+    )

@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -39,6 +40,7 @@ class LiveServer:
         app: str = "tests.asgi:application",
         port: int | None = None,
         extra_args: tuple[str, ...] = (),
+        file_limit: int | None = None,
     ) -> None:
         self.kind = kind
         self.port = port or free_port()
@@ -58,6 +60,7 @@ class LiveServer:
             command = [
                 sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
                 "--no-access-log", "--ws-per-message-deflate", "false",
+                "--ws", "turbo_cable.uvicorn_protocol:WebSocketProtocol",
             ]  # fmt: skip
         elif kind == "runserver":
             environment["TURBO_CABLE_TEST_WITH_DAPHNE"] = "1"
@@ -74,6 +77,7 @@ class LiveServer:
             env=environment,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if file_limit is None else lambda: _limit_files(file_limit),
         )
         self._wait_until_serving()
 
@@ -132,6 +136,11 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def _limit_files(count: int) -> None:
+    """Run in the child before exec: at most ``count`` open file descriptors."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
 
 
 @contextlib.contextmanager

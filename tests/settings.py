@@ -13,6 +13,7 @@ SECRET_KEY = "turbo-cable-tests"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 CSRF_TRUSTED_ORIGINS = ["https://trusted.example"]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # as behind a TLS proxy
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",

@@ -184,3 +184,16 @@ def test_bad_stream_names_are_refused_before_anything_is_sent() -> None:
         broadcast(" ", "x")
     with pytest.raises(TypeError, match="must be a string"):
         broadcast("s", 42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf")])
+def test_nan_and_infinity_are_refused_before_anything_is_sent(
+    recorder: tuple[str, list], number: float
+) -> None:
+    """Browsers cannot parse them back; the endpoint would refuse them too."""
+    url, calls = recorder
+    with override_settings(TURBO_CABLE={"BROADCAST_URL": url}):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            broadcast_json("s", {"score": number})
+        assert broadcast_json("s", {"score": 1.5}) is True
+    assert [body for _, _, body in calls] == [{"stream": "s", "data": {"score": 1.5}}]

@@ -57,7 +57,9 @@ async def test_a_refused_first_connection_is_retried_until_the_cable_is_up(
         tab = await open_tab(f"{pages.http_url}/browser/page/?streams=late")
         await tab.page.wait_for_function("() => TurboCable.cable.attempts >= 2")
         assert await tab.page.locator("turbo-cable-stream[connected]").count() == 0
-        with live_server("uvicorn", settings=QUICK_PINGS, port=cable_port) as cable:
+        # Another port is another origin: the cable must name the pages' (deployment.rst).
+        cable_settings = {**QUICK_PINGS, "ALLOWED_ORIGINS": [pages.http_url]}
+        with live_server("uvicorn", settings=cable_settings, port=cable_port) as cable:
             await tab.wait_connected(1)
             await receives(tab, cable, "late", "connected at last")
 
@@ -151,6 +153,21 @@ def turbo_stream_append(text: str) -> str:
     )
 
 
+@pytest.mark.parametrize("kind", ["uvicorn", "daphne"])
+async def test_a_full_cable_makes_the_page_wait_before_it_tries_again(
+    kind: str, open_tab: OpenTab
+) -> None:
+    with live_server(kind, settings={"MAX_CONNECTIONS": 1}) as server:
+        first = await open_tab(f"{server.http_url}/browser/page/?streams=a", wait_connected=1)
+        second = await open_tab(f"{server.http_url}/browser/page/?streams=a")
+        await second.page.wait_for_function(
+            "() => TurboCable.cable.attempts >= 7 && TurboCable.cable.reconnectTimer"
+        )
+        assert "turbo-cable: the cable is full; trying again later" in second.messages("warning")
+        # Backing off, it left the first page's socket alone.
+        await receives(first, server, "a", "still here")
+
+
 @pytest.mark.parametrize(
     ("kind", "settings", "code"),
     [
@@ -165,7 +182,11 @@ async def test_a_server_restart_close_code_makes_the_client_try_again_at_once(
     cable_port = free_port()
     page_settings = {**QUICK_PINGS, "CABLE_URL": f"ws://127.0.0.1:{cable_port}/cable"}
     with live_server("uvicorn", settings=page_settings) as pages:
-        cable = LiveServer(kind, settings={**QUICK_PINGS, **settings}, port=cable_port)
+        cable = LiveServer(
+            kind,
+            settings={**QUICK_PINGS, **settings, "ALLOWED_ORIGINS": [pages.http_url]},
+            port=cable_port,
+        )
         try:
             tab = await open_tab(f"{pages.http_url}/browser/page/?streams=restart")
             await tab.wait_connected(1)

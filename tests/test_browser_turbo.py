@@ -67,9 +67,37 @@ async def test_turbo_drive_visits_between_pages_on_one_stream_lose_no_message(
             "n => document.querySelectorAll('.entry').length >= n", arg=len(expected), timeout=5000
         )
     assert await tab.texts("#log .entry") == expected
-    # Turbo Drive swapped the bodies under one socket that never resubscribed.
+    # Turbo Drive swapped the bodies under one socket.
     assert await tab.page.evaluate("window.sameWindow && TurboCable.cable.socket === window.socket")
-    assert uvicorn.output().count("subscribes to 'nav'") == subscribes
+
+
+def board_entry(n: int) -> str:
+    return (
+        '<turbo-stream action="append" target="board">'
+        f'<template><p class="item">{n}</p></template></turbo-stream>'
+    )
+
+
+async def test_a_page_rendered_before_messages_that_overtook_it_gets_them_replayed(
+    uvicorn: LiveServer, open_tab: OpenTab
+) -> None:
+    """A form's redirect renders the next page; a message sent meanwhile reaches the old
+    page first. The new page must not lose it, and what Turbo carries over from the old
+    page (data-turbo-permanent) must not get it twice."""
+    tab = await open_tab(f"{uvicorn.http_url}/browser/nav/a/", wait_connected=1)
+    await tab.page.context.add_cookies([{"name": "late", "value": "2", "url": uvicorn.http_url}])
+    rendered = uvicorn.output().count("rendered page b, delivering it late")
+    await tab.page.click("#to-b")
+    deadline = time.monotonic() + 10
+    while uvicorn.output().count("rendered page b, delivering it late") == rendered:
+        assert time.monotonic() < deadline, "page b was never rendered"
+        await asyncio.sleep(0.05)
+    uvicorn.broadcast("nav", board_entry(1) + log_entry(1))
+    await tab.wait_for_text("#log .entry", "1")  # applied to page a, still on screen
+    await tab.page.wait_for_function("() => document.title === 'page b'")
+    await tab.wait_for_text("#board .item", "1")
+    assert await tab.texts("#board .item") == ["1"]
+    assert await tab.texts("#log .entry") == ["1"]
 
 
 async def test_leaving_every_page_on_a_stream_unsubscribes_and_returning_resubscribes(

@@ -1,4 +1,8 @@
-"""The handshake is refused for origins Django would not serve (cross-site hijacking)."""
+"""The handshake is refused for origins Django would refuse (cross-site hijacking).
+
+As Django's CSRF check does, an origin is the site's own (scheme, host and port of
+the request, the host in ALLOWED_HOSTS) or one of CSRF_TRUSTED_ORIGINS.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +23,69 @@ async def test_a_foreign_origin_is_refused_with_403(server: LiveServer) -> None:
     assert "origin 'https://evil.example' not allowed" in server.output()
 
 
-@pytest.mark.parametrize(
-    "origin",
-    ["http://127.0.0.1:8000", "http://localhost", "https://trusted.example"],
-)
-async def test_origins_from_allowed_hosts_and_trusted_origins_may_connect(
+@pytest.mark.parametrize("origin", ["{site}", "https://trusted.example"])
+async def test_the_sites_own_origin_and_trusted_origins_may_connect(
     server: LiveServer, origin: str
 ) -> None:
+    origin = origin.format(site=server.http_url)
     async with await CableClient.connect(server.cable_url, origin=origin) as client:
         assert (await client.subscribe(signed_stream_name("o")))["type"] == "subscribed"
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:{other_port}",  # another port: another site
+        "http://127.0.0.1",
+        "http://localhost:{port}",  # in ALLOWED_HOSTS, but not the host asked for
+        "http://LOCALHOST:9999",
+        "http://trusted.example",
+        "https://trusted.example:8443",
+    ],
+)
+async def test_another_scheme_host_or_port_is_another_origin_and_is_refused(
+    server: LiveServer, origin: str
+) -> None:
+    origin = origin.format(port=server.port, other_port=server.port + 1)
+    with pytest.raises(InvalidStatus) as refused:
+        await CableClient.connect(server.cable_url, origin=origin)
+    assert refused.value.response.status_code == 403
+
+
+async def test_another_scheme_is_another_origin_where_the_server_tells_the_scheme(
+    server: LiveServer,
+) -> None:
+    """uvicorn says ``ws``; daphne's WebSocket scope has no scheme, so only host and port count."""
+    https_twin = f"https://127.0.0.1:{server.port}"
+    if server.kind == "uvicorn":
+        with pytest.raises(InvalidStatus):
+            await CableClient.connect(server.cable_url, origin=https_twin)
+    else:
+        client = await CableClient.connect(server.cable_url, origin=https_twin)
+        await client.close()
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def proxied_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """Told to believe X-Forwarded-* headers, as behind nginx."""
+    with live_server(request.param, extra_args=("--proxy-headers",)) as running:
+        yield running
+
+
+@pytest.mark.parametrize(("proto", "allowed"), [("https", True), ("http", False)])
+async def test_behind_a_tls_proxy_the_forwarded_scheme_decides(
+    proxied_server: LiveServer, proto: str, allowed: bool
+) -> None:
+    """uvicorn rewrites the scheme; SECURE_PROXY_SSL_HEADER tells the cable under daphne."""
+    origin = f"https://127.0.0.1:{proxied_server.port}"
+    forwarded = {"X-Forwarded-Proto": proto, "X-Forwarded-For": "127.0.0.1"}
+    url = proxied_server.cable_url
+    if allowed:
+        client = await CableClient.connect(url, origin=origin, additional_headers=forwarded)
+        await client.close()
+    else:
+        with pytest.raises(InvalidStatus):
+            await CableClient.connect(url, origin=origin, additional_headers=forwarded)
 
 
 async def test_a_client_without_origin_is_not_a_browser_and_may_connect(server: LiveServer) -> None:
@@ -47,6 +105,9 @@ def strict_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     [
         ("https://app.example", True),
         ("https://www.example.org", True),
+        ("http://www.example.org:8080", True),  # a bare host pattern: any scheme and port
+        ("http://app.example", False),
+        ("https://app.example:8443", False),
         ("http://127.0.0.1:8000", False),
         ("https://app.example.evil", False),
     ],

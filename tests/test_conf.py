@@ -70,16 +70,24 @@ def test_the_setting_beats_the_port_and_the_environment_beats_the_setting(
         assert get_settings().broadcast_url == "http://front:3000/_broadcast"
 
 
-def test_origins_come_from_allowed_hosts_and_trusted_origins_by_default() -> None:
-    with override_settings(ALLOWED_HOSTS=["example.com"], CSRF_TRUSTED_ORIGINS=["https://a.b"]):
+def test_origins_are_the_sites_own_and_trusted_origins_by_default() -> None:
+    with override_settings(
+        ALLOWED_HOSTS=["example.com"],
+        CSRF_TRUSTED_ORIGINS=["https://a.b"],
+        SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+        USE_X_FORWARDED_HOST=True,
+    ):
         policy = get_origin_policy()
-    assert policy.host_patterns == ("example.com",)
+    assert (policy.same_origin, policy.host_patterns) == (True, ())
+    assert policy.allowed_hosts == ("example.com",)
     assert policy.trusted_origins == ("https://a.b",)
+    assert policy.secure_proxy_ssl_header == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert policy.use_x_forwarded_host is True
 
 
-def test_debug_with_no_allowed_hosts_allows_local_origins_like_django() -> None:
+def test_debug_with_no_allowed_hosts_allows_local_hosts_like_django() -> None:
     with override_settings(DEBUG=True, ALLOWED_HOSTS=[]):
-        assert get_origin_policy().host_patterns == (".localhost", "127.0.0.1", "[::1]")
+        assert get_origin_policy().allowed_hosts == (".localhost", "127.0.0.1", "[::1]")
 
 
 def test_the_allowed_origins_setting_replaces_the_derived_policy() -> None:
@@ -87,3 +95,4 @@ def test_the_allowed_origins_setting_replaces_the_derived_policy() -> None:
         policy = get_origin_policy()
     assert policy.trusted_origins == ("https://x.y",)
     assert policy.host_patterns == (".z.org",)
+    assert policy.same_origin is False

@@ -112,9 +112,19 @@ async def test_a_malformed_position_is_treated_as_none(
             await client.receive(timeout=0.3)
 
 
+@pytest.fixture(scope="module", params=SERVERS)
+def roomy_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """History that holds every racing broadcast: with ``WINDOW``, how many of them land
+    before the subscription depends on timing, and past the window the right answer
+    is ``resync``, not a replay."""
+    with live_server(request.param, settings={"HISTORY_SIZE": 100}) as running:
+        yield running
+
+
 async def test_broadcasts_racing_a_replay_keep_order_without_duplicates(
-    server: LiveServer,
+    roomy_server: LiveServer,
 ) -> None:
+    server = roomy_server
     client, subscribed = await subscribe_from(server, "racing")
     await client.close()
     server.broadcast("racing", "before 1")
@@ -132,7 +142,9 @@ async def test_broadcasts_racing_a_replay_keep_order_without_duplicates(
         async with client:
             offsets = []
             while not offsets or offsets[-1] < total + 2:
-                offsets.append((await client.receive())["offset"])
+                frame = await client.receive()
+                assert frame["type"] == "message", frame
+                offsets.append(frame["offset"])
     finally:
         await asyncio.to_thread(racer.join)
     assert offsets == list(range(1, total + 3))

@@ -66,6 +66,11 @@ def test_a_forged_signature_does_not_verify() -> None:
     assert verify_signed_stream_name(signed.replace("room:1", "room:2")) is None
 
 
+@pytest.mark.parametrize("wire", ["\ud800:abc", "room:1:\udfff"])
+def test_a_name_with_a_lone_surrogate_does_not_verify(wire: str) -> None:
+    assert verify_signed_stream_name(wire) is None
+
+
 def test_unsigned_wire_names_when_signing_is_off() -> None:
     with override_settings(TURBO_CABLE={"SIGNED_STREAMS": False}):
         assert wire_stream_name("room", 1) == "room:1"

@@ -1,6 +1,6 @@
 """The ASGI entry point: a middleware that serves the cable in front of any application.
 
-It takes ``CABLE_PATH`` (WebSocket) and ``BROADCAST_PATH`` (HTTP) for itself and
+It takes ``CABLE_PATH`` (WebSocket), ``BROADCAST_PATH`` and ``HEALTH_PATH`` (HTTP) for itself and
 hands every other scope, HTTP, WebSocket and lifespan alike, to the application
 it wraps: Django's own handler by default, or a Channels ``ProtocolTypeRouter``
 whose consumers keep working beside the cable while pages move over.
@@ -18,8 +18,8 @@ from turbo_cable.backends import get_backend
 from turbo_cable.cable import serve_cable
 from turbo_cable.conf import get_settings
 from turbo_cable.endpoint import serve_broadcast
+from turbo_cable.health import serve_health
 from turbo_cable.lifespan import CableLifespan
-from turbo_cable.protocol import GOING_AWAY
 from turbo_cable.shutdown import install_exit_signal_handlers
 
 __all__ = ["CableMiddleware", "get_asgi_application"]
@@ -64,6 +64,8 @@ class CableMiddleware:
             await serve_cable(scope, receive, send, get_backend(), self.settings)
         elif kind == "http" and _app_path(scope) == self.settings.BROADCAST_PATH:
             await serve_broadcast(scope, receive, send, get_backend(), self.settings)
+        elif kind == "http" and _app_path(scope) == self.settings.HEALTH_PATH:
+            await serve_health(scope, send, get_backend())
         elif kind == "websocket" and self._plain_django:
             await receive()  # Django has no WebSocket views: refuse the handshake (403)
             await send({"type": "websocket.close"})
@@ -79,7 +81,7 @@ class CableMiddleware:
 
     def _going_away(self) -> None:
         """The server is stopping: tell every client still connected to come back."""
-        get_backend().close_all(GOING_AWAY, "server shutting down")
+        get_backend().going_away()
 
     async def _stop(self) -> None:
         await get_backend().stop()

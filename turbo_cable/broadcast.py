@@ -47,7 +47,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("turbo_cable")
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# allow_nan=False: NaN and Infinity are not JSON; the cable and browsers refuse them.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 class Broadcast(NamedTuple):

@@ -20,8 +20,9 @@ from turbo_cable import protocol
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
-from turbo_cable.origins import origin_allowed
+from turbo_cable.origins import origin_allowed, site_origins
 from turbo_cable.streams import plain_stream_name
+from turbo_cable.warning_limit import client_warnings
 
 logger = logging.getLogger("turbo_cable")
 
@@ -36,6 +37,11 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def _client_host(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _peer(scope: Scope) -> str:
@@ -62,22 +68,39 @@ class Connection:
         "_closing",
         "_queue",
         "_queue_limit",
+        "_queued_chars",
+        "_queued_chars_limit",
         "_send",
+        "_serving",
         "_writer",
+        "client",
         "closed",
+        "ended_by_server",
         "last_seen",
         "peer",
         "subscriptions",
     )
 
-    def __init__(self, send: Any, backend: Backend, peer: str, queue_limit: int) -> None:
+    def __init__(
+        self,
+        send: Any,
+        backend: Backend,
+        peer: str,
+        settings: CableSettings,
+        client: str = "unknown",
+    ) -> None:
         self._send = send
         self._backend = backend
         self._queue: collections.deque[Event] | None = None  # made when a send has to wait
-        self._queue_limit = queue_limit
+        self._queue_limit = settings.SEND_QUEUE_SIZE
+        self._queued_chars = 0
+        self._queued_chars_limit = settings.SEND_QUEUE_BYTES
         self._writer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._serving: asyncio.Task[Any] | None = None
         self.closed = False
+        self.ended_by_server = False
+        self.client = client
         self.last_seen = time.monotonic()
         self.peer = peer
         self.subscriptions: dict[str, str] = {}
@@ -92,11 +115,21 @@ class Connection:
         queue = self._queue
         if queue is None:
             self._send_now(event)
-        elif len(queue) >= self._queue_limit:
-            logger.warning("dropping slow connection %s: %d frames unsent", self.peer, len(queue))
+            return
+        size = len(event.get("text") or "")
+        if queue and (
+            len(queue) >= self._queue_limit or self._queued_chars + size > self._queued_chars_limit
+        ):
+            logger.warning(
+                "dropping slow connection %s: %d frames (%d characters) unsent",
+                self.peer,
+                len(queue),
+                self._queued_chars,
+            )
             self.close(protocol.POLICY_VIOLATION, "slow consumer", flush=False)
         else:
             queue.append(event)
+            self._queued_chars += size
 
     def send_text(self, text: str) -> None:
         self.deliver({"type": "websocket.send", "text": text})
@@ -130,8 +163,11 @@ class Connection:
         """Send what queued up; then frames go out inline again and the queue is freed."""
         queue, send = self._queue, self._send
         while queue:
-            await send(queue.popleft())
+            event = queue.popleft()
+            self._queued_chars -= len(event.get("text") or "")
+            await send(event)
         self._queue = None
+        self._queued_chars = 0
 
     def _lost(self, exc: Exception) -> None:
         """The peer went away mid-send."""
@@ -141,7 +177,12 @@ class Connection:
 
     # -- closing ------------------------------------------------------------------
     def close(self, code: int, reason: str, *, flush: bool = True) -> None:
-        """Close with ``code``; ``flush`` sends what is queued (and an error frame) first."""
+        """Close with ``code``, then end the connection's application, so the server
+        releases the socket even when the peer sends nothing more.
+
+        ``flush`` sends what is queued (and an error frame) first; without it, a peer
+        that stopped reading gets no close frame, which it could never read anyway.
+        """
         if self.closed:
             return
         self.closed = True
@@ -149,22 +190,40 @@ class Connection:
         error = None
         if flush and code not in (protocol.NORMAL, protocol.GOING_AWAY):
             error = protocol.encode_error(reason, code)
-        if not flush and self._writer is not None:
-            self._writer.cancel()
+        stalled = self._writer is not None
+        if not flush and stalled:
+            self._writer.cancel()  # type: ignore[union-attr]
             self._queue = None
-        self._closing = asyncio.get_running_loop().create_task(self._close(code, reason, error))
+        self._closing = asyncio.get_running_loop().create_task(
+            self._close(code, reason, error, send_close=flush or not stalled)
+        )
 
-    async def _close(self, code: int, reason: str, error: str | None) -> None:
+    async def _close(self, code: int, reason: str, error: str | None, *, send_close: bool) -> None:
         try:
-            async with asyncio.timeout(CLOSE_TIMEOUT):
-                if self._writer is not None and not self._writer.done():
-                    await asyncio.wait([self._writer])
-                await self._drain()
-                if error is not None:
-                    await self._send({"type": "websocket.send", "text": error})
-                await self._send_close(code, reason)
+            if send_close:
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    if self._writer is not None and not self._writer.done():
+                        await asyncio.wait([self._writer])
+                    await self._drain()
+                    if error is not None:
+                        await self._send({"type": "websocket.send", "text": error})
+                    await self._send_close(code, reason)
         except Exception as exc:
             logger.debug("closing %s failed: %r", self.peer, exc)
+        finally:
+            self._end_serving()
+
+    def serve_in(self, task: asyncio.Task[Any] | None) -> None:
+        """The task running this connection's application, ended once it is closed."""
+        self._serving = task
+
+    def _end_serving(self) -> None:
+        """End the application's receive loop: both servers release a socket only
+        when its application has returned."""
+        task = self._serving
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            self.ended_by_server = True
+            task.cancel()
 
     async def close_now(self, code: int, reason: str) -> None:
         """Close without waiting for queued frames: the task itself is ending."""
@@ -189,6 +248,7 @@ class Connection:
     async def finish(self) -> None:
         """The socket is gone: stop the writer and leave every stream."""
         self.closed = True
+        self._serving = None
         self._backend.disconnect(self)
         if self._writer is not None:
             self._writer.cancel()
@@ -221,7 +281,7 @@ class Connection:
         )
 
     def _refuse(self, error: protocol.ProtocolError) -> None:
-        logger.warning("refused frame from %s: %s", self.peer, error.reason)
+        client_warnings.warning(self.peer, "refused frame from %s: %s", self.peer, error.reason)
         if error.close_code is None:
             self.send_text(protocol.encode_error(error.reason))
         else:
@@ -244,7 +304,9 @@ class Connection:
             if stream is None:
                 reason = "invalid stream signature"
         if reason is not None or stream is None:
-            logger.warning("rejected subscription from %s to %.80r: %s", self.peer, wire, reason)
+            client_warnings.warning(
+                self.peer, "rejected subscription from %s to %.80r: %s", self.peer, wire, reason
+            )
             self.send_text(protocol.encode_reject(wire, reason or "rejected"))
             return
         logger.debug("%s subscribes to %r since %s", self.peer, stream, since)
@@ -277,14 +339,22 @@ async def serve_cable(
     """The ASGI WebSocket application behind ``CABLE_PATH``."""
     if (await receive())["type"] != "websocket.connect":
         return
-    peer = _peer(scope)
+    peer, client = _peer(scope), _client_host(scope)
     origin = _header(scope, b"origin")
-    if not origin_allowed(origin, get_origin_policy()):
+    policy = get_origin_policy()
+    if not origin_allowed(origin, policy, site_origins(scope, policy)):
         logger.warning("refused cable handshake from %s: origin %r not allowed", peer, origin)
         await send({"type": "websocket.close", "code": protocol.POLICY_VIOLATION})
         return
     await send({"type": "websocket.accept"})
-    connection = Connection(send, backend, peer, settings.SEND_QUEUE_SIZE)
+    connection = Connection(send, backend, peer, settings, client)
+    full = backend.admission_refusal(client)
+    if full is not None:
+        # Accepted first, so a browser sees the code and backs off instead of retrying at once.
+        logger.warning("refused cable connection from %s: %s", peer, full)
+        await connection.close_now(protocol.TRY_AGAIN_LATER, full)
+        return
+    connection.serve_in(asyncio.current_task())
     await backend.connect(connection)
     logger.debug("cable connected: %s", peer)
     try:
@@ -301,6 +371,9 @@ async def serve_cable(
             else:
                 connection.receive_bytes()
     except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if connection.ended_by_server and task is not None and task.uncancel() == 0:
+            return  # the connection closed itself; returning lets the server free the socket
         # The server is stopping this application (daphne does on shutdown).
         await connection.close_now(protocol.GOING_AWAY, "server shutting down")
         raise

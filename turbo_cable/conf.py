@@ -27,6 +27,7 @@ class CableSettings:
 
     CABLE_PATH: str = "/cable"
     BROADCAST_PATH: str = "/_broadcast"
+    HEALTH_PATH: str = "/_health"
     BROADCAST_URL: str | None = None
     BROADCAST_TOKEN: str | None = None
     BROADCAST_TIMEOUT: float = 2.0
@@ -40,6 +41,9 @@ class CableSettings:
     MAX_STREAM_NAME_LENGTH: int = 1024
     MAX_BROADCAST_SIZE: int = MiB
     SEND_QUEUE_SIZE: int = 256
+    SEND_QUEUE_BYTES: int = 4 * MiB
+    MAX_CONNECTIONS: int | None = None
+    MAX_CONNECTIONS_PER_CLIENT: int | None = None
     BACKEND: str = "memory"
     REDIS_PREFIX: str = "turbo_cable:"
     HISTORY_SIZE: int = 100
@@ -56,6 +60,21 @@ class CableSettings:
             return self.BROADCAST_URL
         port = os.environ.get("TURBO_CABLE_PORT") or os.environ.get("PORT") or "8000"
         return f"http://127.0.0.1:{port}{self.BROADCAST_PATH}"
+
+    @property
+    def connection_limit(self) -> int | None:
+        """``MAX_CONNECTIONS``, or by default what the process's file descriptors allow
+        with a tenth (at least 64) kept for page requests, Redis and the database."""
+        if self.MAX_CONNECTIONS is not None:
+            return self.MAX_CONNECTIONS
+        try:
+            import resource  # not on Windows, where no limit is derived
+        except ImportError:
+            return None
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        return max(1, soft - max(64, soft // 10))
 
     @property
     def broadcast_url_is_explicit(self) -> bool:
@@ -99,6 +118,10 @@ def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def _optional_positive_int(value: Any) -> bool:
+    return value is None or _positive_int(value)
+
+
 def _optional_str(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value != "")
 
@@ -113,6 +136,7 @@ def _origins(value: Any) -> bool:
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "CABLE_PATH": (_is_path, "a URL path starting with '/'"),
     "BROADCAST_PATH": (_is_path, "a URL path starting with '/'"),
+    "HEALTH_PATH": (_is_path, "a URL path starting with '/'"),
     "BROADCAST_URL": (_is_http_url, "None or an http(s):// URL"),
     "BROADCAST_TOKEN": (_optional_str, "None or a non-empty string"),
     "BROADCAST_TIMEOUT": (_positive_number, "a number of seconds > 0"),
@@ -126,6 +150,9 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "MAX_STREAM_NAME_LENGTH": (_positive_int, "a positive integer (characters)"),
     "MAX_BROADCAST_SIZE": (_positive_int, "a positive integer (bytes)"),
     "SEND_QUEUE_SIZE": (_positive_int, "a positive integer (messages)"),
+    "SEND_QUEUE_BYTES": (_positive_int, "a positive integer (bytes)"),
+    "MAX_CONNECTIONS": (_optional_positive_int, "None or a positive integer"),
+    "MAX_CONNECTIONS_PER_CLIENT": (_optional_positive_int, "None or a positive integer"),
     "BACKEND": (_is_backend, "'memory' or a redis://, rediss:// or unix:// URL"),
     "REDIS_PREFIX": (lambda v: isinstance(v, str), "a string"),
     "HISTORY_SIZE": (
@@ -159,8 +186,11 @@ def validate(raw: Any) -> list[str]:
             "TURBO_CABLE['IDLE_TIMEOUT'] must be greater than TURBO_CABLE['PING_INTERVAL'], "
             "or every client is closed before it can answer a ping."
         )
-    if merged["CABLE_PATH"] == merged["BROADCAST_PATH"]:
-        problems.append("TURBO_CABLE['CABLE_PATH'] and ['BROADCAST_PATH'] must differ.")
+    paths = [merged[key] for key in ("CABLE_PATH", "BROADCAST_PATH", "HEALTH_PATH")]
+    if len(set(paths)) < len(paths):
+        problems.append(
+            "TURBO_CABLE['CABLE_PATH'], ['BROADCAST_PATH'] and ['HEALTH_PATH'] must differ."
+        )
     return problems
 
 
@@ -183,32 +213,59 @@ def get_settings() -> CableSettings:
 
 @dataclasses.dataclass(frozen=True)
 class OriginPolicy:
-    """Which browser origins may open the cable (see :mod:`turbo_cable.origins`)."""
+    """Which origins may open the cable and which hosts the site serves.
+
+    See :mod:`turbo_cable.origins`. ``host_patterns`` and ``trusted_origins`` come
+    from ``ALLOWED_ORIGINS`` when it is set; otherwise the site's own origin
+    (``same_origin``) and ``CSRF_TRUSTED_ORIGINS`` are allowed, as in Django's
+    CSRF check. ``allowed_hosts`` is always Django's ``ALLOWED_HOSTS``.
+    """
 
     host_patterns: tuple[str, ...]
     trusted_origins: tuple[str, ...]
+    allowed_hosts: tuple[str, ...] = ()
+    same_origin: bool = False
+    secure_proxy_ssl_header: tuple[str, str] | None = None
+    use_x_forwarded_host: bool = False
 
 
 @functools.cache
 def get_origin_policy() -> OriginPolicy:
-    """``ALLOWED_ORIGINS`` if set, else Django's ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS."""
-    configured = get_settings().ALLOWED_ORIGINS
-    if configured is not None:
-        return OriginPolicy(
-            host_patterns=tuple(o for o in configured if "://" not in o),
-            trusted_origins=tuple(o for o in configured if "://" in o),
-        )
+    """``ALLOWED_ORIGINS`` if set, else the site's own origin and CSRF_TRUSTED_ORIGINS."""
     hosts = list(django_settings.ALLOWED_HOSTS)
-    if django_settings.DEBUG and not hosts:
+    if django_settings.DEBUG and not hosts:  # what Django's HttpRequest.get_host() allows
         hosts = [".localhost", "127.0.0.1", "[::1]"]
-    return OriginPolicy(
-        host_patterns=tuple(hosts),
+    proxy_ssl_header = getattr(django_settings, "SECURE_PROXY_SSL_HEADER", None)
+    derived = OriginPolicy(
+        host_patterns=(),
         trusted_origins=tuple(getattr(django_settings, "CSRF_TRUSTED_ORIGINS", ())),
+        allowed_hosts=tuple(hosts),
+        same_origin=True,
+        secure_proxy_ssl_header=tuple(proxy_ssl_header) if proxy_ssl_header else None,
+        use_x_forwarded_host=bool(getattr(django_settings, "USE_X_FORWARDED_HOST", False)),
     )
+    configured = get_settings().ALLOWED_ORIGINS
+    if configured is None:
+        return derived
+    return dataclasses.replace(
+        derived,
+        host_patterns=tuple(o for o in configured if "://" not in o),
+        trusted_origins=tuple(o for o in configured if "://" in o),
+        same_origin=False,
+    )
+
+
+_ORIGIN_SETTINGS = (
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "SECURE_PROXY_SSL_HEADER",
+    "USE_X_FORWARDED_HOST",
+)
 
 
 @receiver(setting_changed)
 def _forget_settings(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("TURBO_CABLE", "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS"):
+    if setting == "TURBO_CABLE" or setting in _ORIGIN_SETTINGS:
         get_settings.cache_clear()
         get_origin_policy.cache_clear()

@@ -2,6 +2,10 @@
 
 It answers before Django's stack runs, so a broadcast costs no middleware, and it
 only listens to loopback unless a request carries the configured bearer token.
+Loopback is not enough when a web page on the same machine could be the sender
+(an ``Origin`` header, a body type a page may send without a CORS preflight, a
+foreign ``Host`` after DNS rebinding) or when a proxy may have rewritten the
+client address (forwarding headers): those need the token, or are refused.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import logging
 from typing import Any
 
 from turbo_cable.backends import Backend, BackendUnavailable
-from turbo_cable.conf import CableSettings
+from turbo_cable.conf import CableSettings, get_origin_policy
+from turbo_cable.origins import host_allowed, request_headers
+from turbo_cable.protocol import InvalidJSON, decode_json
 
 logger = logging.getLogger("turbo_cable")
 
@@ -39,32 +45,53 @@ def _is_loopback(scope: Scope) -> bool:
         return False
 
 
-def _bearer_token(scope: Scope) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == b"authorization":
-            scheme, _, token = bytes(value).decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token:
-                return token.strip()
+# Set by proxies; with them, the client address may be the proxy's, or forged.
+FORWARDING_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
+
+
+def _bearer_token(headers: dict[bytes, str]) -> str | None:
+    scheme, _, token = headers.get(b"authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
     return None
 
 
-def authorize(scope: Scope, settings: CableSettings) -> None:
-    """Loopback may broadcast; anyone else needs the configured token."""
-    if _is_loopback(scope):
-        return
+def _has_token(headers: dict[bytes, str], settings: CableSettings) -> bool:
     expected = settings.BROADCAST_TOKEN
-    presented = _bearer_token(scope)
-    if expected and presented and hmac.compare_digest(presented.encode(), expected.encode()):
+    presented = _bearer_token(headers)
+    return bool(
+        expected and presented and hmac.compare_digest(presented.encode(), expected.encode())
+    )
+
+
+def authorize(scope: Scope, settings: CableSettings) -> None:
+    """Never a web page; then the token, or loopback that no proxy or page can fake."""
+    headers = request_headers(scope)
+    if b"origin" in headers:
+        raise BadBroadcast(403, "requests from web pages (with an Origin header) are refused")
+    media_type = headers.get(b"content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":  # anything else a page may POST without preflight
+        raise BadBroadcast(403, "Content-Type must be application/json")
+    if _has_token(headers, settings):
         return
-    raise BadBroadcast(403, "broadcasts are accepted from loopback or with the token only")
+    if not _is_loopback(scope):
+        raise BadBroadcast(403, "broadcasts are accepted from loopback or with the token only")
+    if any(name in headers for name in FORWARDING_HEADERS):
+        raise BadBroadcast(
+            403, "a request with forwarding headers (from a proxy) needs BROADCAST_TOKEN"
+        )
+    if not host_allowed(headers.get(b"host", ""), get_origin_policy()):
+        raise BadBroadcast(
+            403, "Host must be a loopback name or in ALLOWED_HOSTS, or send BROADCAST_TOKEN"
+        )
 
 
 def parse_broadcast(body: bytes) -> tuple[str, Any]:
     """The ``(stream, data)`` of a request body, or :class:`BadBroadcast` (400)."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadBroadcast(400, "body is not valid JSON") from None
+        payload = decode_json(body)
+    except InvalidJSON as refused:
+        raise BadBroadcast(400, f"body {refused.reason}") from None
     if not isinstance(payload, dict):
         raise BadBroadcast(400, "body must be a JSON object")
     stream = payload.get("stream")
@@ -93,7 +120,7 @@ async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Any, status: int, payload: dict[str, Any], **headers: str) -> None:
+async def respond_json(send: Any, status: int, payload: dict[str, Any], **headers: str) -> None:
     body = json.dumps(payload).encode()
     raw_headers = [
         (b"content-type", b"application/json"),
@@ -109,7 +136,7 @@ async def serve_broadcast(
 ) -> None:
     """The ASGI HTTP application behind ``BROADCAST_PATH``."""
     if scope["method"] != "POST":
-        await _respond(send, 405, {"error": "only POST is allowed"}, allow="POST")
+        await respond_json(send, 405, {"error": "only POST is allowed"}, allow="POST")
         return
     try:
         authorize(scope, settings)
@@ -118,11 +145,11 @@ async def serve_broadcast(
         recipients = await backend.publish(stream, data)
     except BadBroadcast as refused:
         logger.warning("refused broadcast from %s: %s", scope.get("client"), refused.reason)
-        await _respond(send, refused.status, {"error": refused.reason})
+        await respond_json(send, refused.status, {"error": refused.reason})
         return
     except BackendUnavailable as down:
         logger.warning("broadcast failed, backend unavailable: %s", down)
-        await _respond(send, 503, {"error": f"backend unavailable: {down}"})
+        await respond_json(send, 503, {"error": f"backend unavailable: {down}"})
         return
     logger.debug("broadcast to %r reached %d local subscribers", stream, recipients)
-    await _respond(send, 200, {"recipients": recipients})
+    await respond_json(send, 200, {"recipients": recipients})

@@ -6,10 +6,11 @@ ASGI event object is handed to every subscriber: nothing is copied per socket.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from turbo_cable.history import Position
-from turbo_cable.protocol import encode_message
+from turbo_cable.protocol import encode_message, encode_resync
 
 # What a held subscriber was sent while it waited: (epoch, offset, event).
 Held = list[tuple[Any, Any, dict[str, Any]]]
@@ -56,12 +57,25 @@ class Hub:
 
     def deliver(self, stream: str, data: Any, **extensions: Any) -> int:
         """Send ``data`` to every local subscriber of ``stream``; returns how many."""
+        return self._fan_out(
+            stream, lambda wire: encode_message(wire, data, **extensions), extensions
+        )
+
+    def resync(self, stream: str, now: Position) -> int:
+        """Tell every local subscriber of ``stream`` that history cannot cover what it
+        missed; a subscriber still held gets it only if its own replay ends before ``now``."""
+        text = lambda wire: encode_resync(wire, now.epoch, now.offset)  # noqa: E731
+        return self._fan_out(stream, text, now.as_dict())
+
+    def _fan_out(
+        self, stream: str, encode: Callable[[str], str], extensions: dict[str, Any]
+    ) -> int:
         by_wire = self._streams.get(stream)
         if not by_wire:
             return 0
         delivered = 0
         for wire, subscribers in list(by_wire.items()):
-            event = {"type": "websocket.send", "text": encode_message(wire, data, **extensions)}
+            event = {"type": "websocket.send", "text": encode(wire)}
             # A copy: a subscriber whose queue overflows leaves the set while we loop.
             snapshot = tuple(subscribers)
             if self._held:

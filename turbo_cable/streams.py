@@ -69,7 +69,7 @@ def verify_signed_stream_name(signed: str) -> str | None:
     """The plain name inside a signed one, or None when the signature is forged."""
     try:
         return _signer().unsign(signed)
-    except signing.BadSignature:
+    except (signing.BadSignature, UnicodeEncodeError):  # a lone surrogate cannot be signed
         return None
 
 

@@ -50,11 +50,15 @@ def navigation(request: HttpRequest, name: str) -> HttpResponse:
     """Pages a and b share the stream "nav"; page c has no stream."""
     if request.COOKIES.get("slow"):  # lets a test watch Turbo's preview of a cached page
         time.sleep(float(request.COOKIES["slow"]))
-    return render(
+    response = render(
         request,
         "browserapp/navigation.html",
         {"name": name, "streams": ["nav"] if name in ("a", "b") else []},
     )
+    if request.COOKIES.get("late"):  # rendered now, delivered after live messages overtake it
+        print(f"rendered page {name}, delivering it late", flush=True)
+        time.sleep(float(request.COOKIES["late"]))
+    return response
 
 
 def frame(request: HttpRequest) -> HttpResponse:

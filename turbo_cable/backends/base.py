@@ -8,6 +8,7 @@ the hub: directly (memory) or through another service (redis).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from typing import Any, Protocol
@@ -47,6 +48,7 @@ class RelayPublisher(Protocol):
 
 
 class CableConnection(Protocol):
+    client: str  # the client's address, for the per-client connection limit
     last_seen: float
     subscriptions: dict[str, str]  # wire name -> plain name
 
@@ -66,7 +68,9 @@ class Backend:
         # Positions and replay; None for backends that keep no history.
         self.history: MemoryHistory | None = None
         self.connections: set[CableConnection] = set()
+        self.connections_per_client: collections.Counter[str] = collections.Counter()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping = False
         self._unlistening: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
 
@@ -78,10 +82,21 @@ class Backend:
             self._keepalive = self.loop.create_task(self._keep_alive())
 
     async def stop(self) -> None:
-        self.close_all(GOING_AWAY, "server shutting down")
+        self.going_away()
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
+
+    def going_away(self) -> None:
+        """The server is stopping: health checks fail from now on, and every client is
+        told to come back (to another process, or to this one restarted)."""
+        self.stopping = True
+        self.close_all(GOING_AWAY, "server shutting down")
+
+    def unready_reason(self) -> str | None:
+        """Why this process cannot serve the cable now, for the health endpoint; None
+        when it can."""
+        return "shutting down" if self.stopping else None
 
     def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):
@@ -109,13 +124,31 @@ class Backend:
                 self.history.sweep(listened=lambda stream: self.hub.subscriber_count(stream) > 0)
 
     # -- connections ------------------------------------------------------------
+    def admission_refusal(self, client: str) -> str | None:
+        """Why one more connection from ``client`` must be refused now, or None."""
+        limit = self.settings.connection_limit
+        if limit is not None and len(self.connections) >= limit:
+            return f"server full ({limit} connections)"
+        per_client = self.settings.MAX_CONNECTIONS_PER_CLIENT
+        if per_client is not None and self.connections_per_client[client] >= per_client:
+            return f"too many connections from {client} ({per_client})"
+        return None
+
     async def connect(self, connection: CableConnection) -> None:
         await self.start()
-        self.connections.add(connection)
+        if connection not in self.connections:
+            self.connections.add(connection)
+            self.connections_per_client[connection.client] += 1
 
     def disconnect(self, connection: CableConnection) -> None:
         """Forget a closing connection at once, so no broadcast is queued for it."""
-        self.connections.discard(connection)
+        if connection in self.connections:
+            self.connections.remove(connection)
+            left = self.connections_per_client[connection.client] - 1
+            if left:
+                self.connections_per_client[connection.client] = left
+            else:
+                del self.connections_per_client[connection.client]
         for wire, stream in connection.subscriptions.items():
             if self.hub.discard(stream, wire, connection):
                 self._last_listener_left(stream)

@@ -13,7 +13,9 @@ any process gets what it missed.
 When Redis is gone the cable keeps serving its own sockets: a publish fails within
 about a second (the local subscribers still get it) and raises
 :class:`BackendUnavailable`, while the subscriber reconnects with backoff and
-subscribes again to every stream that still has local subscribers.
+subscribes again to every stream that still has local subscribers, and what was
+published meanwhile is caught up from the history
+(:mod:`~turbo_cable.backends.redis_catchup`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from turbo_cable.backends.base import Backend, BackendUnavailable, CableConnection
+from turbo_cable.backends.redis_catchup import CatchUp
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
 from turbo_cable.backends.redis_subscriber import Subscriber
 from turbo_cable.conf import CableSettings
@@ -97,6 +100,7 @@ class RedisBackend(Backend):
         self._sync_client_lock = threading.Lock()
         self._subscriber: Subscriber | None = None
         self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
+        self.catch_up = CatchUp(self.hub, self._read_since, self._caught_up)
         self._keeping: asyncio.Task[None] | None = None
         self._positions_paused_until = 0.0
         self._async_run: Scripts | None = None
@@ -117,7 +121,9 @@ class RedisBackend(Backend):
             protocol=RESP,
             retry=AsyncRetry(NoBackoff(), 0),
         )
-        self._subscriber = Subscriber(pool, self.hub, self.channel, self.heard, self.location)
+        self._subscriber = Subscriber(
+            pool, self.hub, self.channel, self.heard, self.catch_up.reconnected, self.location
+        )
         self._subscriber.start()
         self._keeping = asyncio.get_running_loop().create_task(self._keep_listened_history())
         logger.info(
@@ -128,6 +134,7 @@ class RedisBackend(Backend):
 
     async def stop(self) -> None:
         await super().stop()
+        self.catch_up.stop()
         if self._keeping is not None:
             self._keeping.cancel()
             self._keeping = None
@@ -140,6 +147,12 @@ class RedisBackend(Backend):
             if self._sync_client is not None:
                 self._sync_client.close()
                 self._sync_client = None
+
+    def unready_reason(self) -> str | None:
+        reason = super().unready_reason()
+        if reason is None and (self._subscriber is None or not self._subscriber.connected):
+            reason = "Redis is unreachable"
+        return reason
 
     # -- which streams this process hears -----------------------------------------
     async def _listen(self, stream: str) -> None:
@@ -163,7 +176,14 @@ class RedisBackend(Backend):
         if position is None:
             self.hub.deliver(stream, data)
         else:
-            self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
+            self.catch_up.arrived(stream, data, position)
+
+    def _last_listener_left(self, stream: str) -> None:
+        self.catch_up.forget(stream)
+
+    async def _caught_up(self) -> None:
+        if self._subscriber is not None:
+            await self._subscriber.caught_up()
 
     def _hears(self, stream: str) -> bool:
         subscriber = self._subscriber
@@ -206,7 +226,7 @@ class RedisBackend(Backend):
         read the broadcast from history; delivering it here too would repeat it.
         """
         if not self._hears(stream):
-            self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
+            self.catch_up.arrived(stream, data, position)
 
     def _local_count(self, stream: str) -> int:
         try:
@@ -258,9 +278,10 @@ class RedisBackend(Backend):
             # Heard through pub/sub before history is read: whatever follows the read arrives live.
             await self._listen(stream)
             now, missed = await self._read_history(stream, since)
-            if self._subscriber is not None:
-                # What Redis pushed before the read may still be on its way: hold it too.
-                await self._subscriber.caught_up()
+            # What Redis pushed before the read may still be on its way: hold it too.
+            await self._caught_up()
+            if now is not None:
+                self.catch_up.subscribed(stream, now)
             if self.hub.holds(wire, connection):  # it did not leave meanwhile
                 self._answer(connection, stream, wire, now, since, missed)
         finally:
@@ -273,13 +294,19 @@ class RedisBackend(Backend):
         if self._positions_paused():
             return None, None
         try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT):
-                reply = await self._async_scripts().read(
-                    self.redis_history.keys(stream), self.redis_history.read_args(since)
-                )
+            return await self._read_since(stream, since)
         except REDIS_ERRORS as exc:
             self._pause_positions(stream, exc)
             return None, None
+
+    async def _read_since(
+        self, stream: str, since: Position | None
+    ) -> tuple[Position, list[tuple[int, Any]] | None]:
+        """The stream's position and what followed ``since``; raises if Redis fails."""
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            reply = await self._async_scripts().read(
+                self.redis_history.keys(stream), self.redis_history.read_args(since)
+            )
         return self.redis_history.replay(reply, since)
 
     def position(self, stream: str) -> Position | None:

@@ -39,12 +39,14 @@ class Subscriber:
         hub: Hub,
         channel: Callable[[str], bytes],
         on_message: Callable[[bytes], None],
+        on_connected: Callable[[], None],
         location: str,
     ) -> None:
         self._pool = pool
         self._hub = hub
         self._channel = channel
         self._on_message = on_message
+        self._on_connected = on_connected
         self._location = location
         self._connection: AbstractConnection | None = None
         self._channels: set[str] = set()  # streams subscribed on the current connection
@@ -160,6 +162,8 @@ class Subscriber:
                 await self._send(connection, b"SUBSCRIBE", *map(self._channel, batch))
             self._channels = set(streams)
             self._connection = connection
+        # What was published while no connection listened is only in the streams' logs.
+        self._on_connected()
         if self._lost_at is not None:
             logger.warning(
                 "reconnected to Redis at %s after %.1fs; %d stream(s) subscribed again",

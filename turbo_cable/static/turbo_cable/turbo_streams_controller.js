@@ -19,6 +19,10 @@
   const RELEASE_DELAY = 1000 // ms a stream stays subscribed after its last marker left
   const BACKOFF_BASE = 250 // ms before the first reconnect attempt
   const BACKOFF_CAP = 30000
+  // "Try again later" (1013; 4013 where the server allows only private codes): the
+  // server is full, so wait near the cap rather than reconnecting at once.
+  const TRY_LATER_CODES = new Set([1013, 4013])
+  const TRY_LATER_ATTEMPTS = 7 // 250 ms * 2 ** 7 = 32 s, above the cap
   const STALE_AFTER_PINGS = 2 // silent ping intervals before a socket counts as dead
   const DEFAULT_PING_INTERVAL = 30 // seconds, the server's default
   // Going away (1001, 4001 under daphne) and service restart (1012): the server is
@@ -30,6 +34,8 @@
   // alone does not, or such a server would keep the back-off at its shortest.
   const STEADY_AFTER = 5000 // ms
   const RAILS_MARKER = "[data-turbo-stream][data-streams]"
+  const CATCH_UP_INTERVAL = 1000 // ms at least between two re-subscriptions of a stream
+  const CATCH_UP_ATTEMPTS = 3 // re-subscriptions without progress before the page refreshes
 
   const log = (level, ...args) => console[level]("turbo-cable:", ...args)
   const isPreview = () => document.documentElement.hasAttribute("data-turbo-preview")
@@ -130,6 +136,24 @@
     }
   }
 
+  // The <turbo-stream> elements of ``html`` whose targets are not all inside elements
+  // Turbo carries from page to page (data-turbo-permanent), or "" if none is left.
+  function withoutPermanentTargets(html) {
+    const template = document.createElement("template")
+    template.innerHTML = html
+    const elements = [...template.content.querySelectorAll("turbo-stream")]
+    const kept = elements.filter((element) => {
+      let targets
+      try {
+        targets = streamTargets(element)
+      } catch {
+        return true // Turbo reports it
+      }
+      return targets.length === 0 || !targets.every((target) => target.closest("[data-turbo-permanent]"))
+    })
+    return kept.length === elements.length ? html : kept.map((element) => element.outerHTML).join("")
+  }
+
   function renderStreamHTML(html) {
     const turbo = window.Turbo
     if (turbo && typeof turbo.renderStreamMessage === "function") turbo.renderStreamMessage(html)
@@ -189,7 +213,10 @@
         // Where the stream stood when the page was rendered: the server replays what follows.
         subscription.position = positionOf(marker.getAttribute("epoch"), marker.getAttribute("offset"))
         this.subscriptions.set(stream, subscription)
+      } else if (!isPreview() && subscription.body !== document.body) {
+        this.adopt(subscription, positionOf(marker.getAttribute("epoch"), marker.getAttribute("offset")))
       }
+      if (!isPreview()) subscription.body = document.body
       clearTimeout(subscription.releaseTimer)
       subscription.releaseTimer = null
       subscription.name = marker.getAttribute("name") || subscription.name
@@ -225,6 +252,20 @@
       const frame = { type: "subscribe", stream: subscription.stream, ...subscription.position }
       if (this.send(frame)) subscription.state = "pending"
       else this.open()
+    }
+
+    // A marker arrived on a new page body (Turbo rendered a page, or restored one from
+    // its cache) with the position that page reflects. If its HTML was rendered before
+    // messages this tab already applied to the page it replaced, the server replays
+    // what followed, so the new page gets them too.
+    adopt(subscription, rendered) {
+      const known = subscription.position
+      if (!rendered || !known || (rendered.epoch === known.epoch && rendered.offset >= known.offset)) return
+      if (subscription.state !== "subscribed" && subscription.state !== "pending") return
+      subscription.position = rendered
+      subscription.reapplyUpTo = rendered.epoch === known.epoch ? known : null
+      this.send({ type: "unsubscribe", stream: subscription.stream })
+      this.subscribe(subscription)
     }
 
     reflect(subscription, marker) {
@@ -295,8 +336,10 @@
           }
           break
         case "message":
-          if (subscription && subscription.state !== "rejected" && this.advance(subscription, frame)) {
-            this.deliver(subscription, frame.data)
+          // While pending, a re-subscription is replaying from the last position.
+          if (subscription && subscription.state === "subscribed" && this.advance(subscription, frame)) {
+            this.deliver(subscription, frame.data, this.reapplied(subscription))
+            this.record(subscription)
           }
           break
         case "resync":
@@ -317,14 +360,62 @@
       }
     }
 
-    // Follows the stream's position; false for a message this page already has.
+    // Follows the stream's position; false for a message this page already has, and
+    // for one that shows a gap (another epoch, or offsets skipped): never applied out of order.
     advance(subscription, frame) {
       const position = positionOf(frame.epoch, frame.offset)
       if (!position) return true
       const known = subscription.position
       if (known && known.epoch === position.epoch && position.offset <= known.offset) return false
+      if (known && (known.epoch !== position.epoch || position.offset > known.offset + 1)) {
+        this.catchUp(subscription, frame)
+        return false
+      }
       subscription.position = position
+      subscription.catchUps = 0
       return true
+    }
+
+    // Whether the message just advanced to was applied once already, to the page that
+    // was replaced: elements Turbo carried over (data-turbo-permanent) have it.
+    reapplied(subscription) {
+      const upTo = subscription.reapplyUpTo
+      if (!upTo) return false
+      if (subscription.position.epoch === upTo.epoch && subscription.position.offset <= upTo.offset) return true
+      subscription.reapplyUpTo = null
+      return false
+    }
+
+    // The markers carry the position the page now reflects, so a snapshot Turbo
+    // caches and restores later asks for what followed it, not for what it holds.
+    record(subscription) {
+      const position = subscription.position
+      if (!position) return
+      for (const marker of subscription.markers) {
+        marker.setAttribute("epoch", position.epoch)
+        marker.setAttribute("offset", String(position.offset))
+      }
+    }
+
+    // Subscribe again from the last position, so the server replays what was missed or
+    // says resync; at most once a second, and a page that gets no further refreshes.
+    catchUp(subscription, frame) {
+      subscription.catchUps = (subscription.catchUps || 0) + 1
+      if (subscription.catchUps > CATCH_UP_ATTEMPTS) {
+        log("warn", `messages on "${subscription.name}" could not be replayed; refreshing`)
+        subscription.catchUps = 0
+        this.resync(subscription, frame)
+        return
+      }
+      subscription.state = "pending"
+      const wait = (subscription.caughtUpAt || 0) + CATCH_UP_INTERVAL - Date.now()
+      clearTimeout(subscription.catchUpTimer)
+      subscription.catchUpTimer = setTimeout(() => {
+        if (this.subscriptions.get(subscription.stream) !== subscription) return
+        if (subscription.state !== "pending" || !this.send({ type: "unsubscribe", stream: subscription.stream })) return
+        subscription.caughtUpAt = Date.now()
+        this.subscribe(subscription)
+      }, Math.max(0, wait))
     }
 
     // The server could not replay what this page missed: its content may be stale.
@@ -339,12 +430,14 @@
       }
     }
 
-    deliver(subscription, data) {
+    deliver(subscription, data, reapplied = false) {
       if (typeof data === "string" && /<turbo-stream[\s>]/i.test(data)) {
-        renderStreamHTML(data)
+        const html = reapplied ? withoutPermanentTargets(data) : data
+        if (html) renderStreamHTML(html)
         return
       }
       const detail = { stream: subscription.name, signedStream: subscription.stream, data }
+      if (reapplied) detail.reapplied = true
       document.dispatchEvent(new CustomEvent("turbo:stream-message", { detail, bubbles: true }))
     }
 
@@ -362,7 +455,12 @@
         this.quickRestarts = 0
       }
       this.quickRestarts = RESTART_CLOSE_CODES.has(code) ? this.quickRestarts + 1 : 0
+      if (TRY_LATER_CODES.has(code)) {
+        this.attempts = Math.max(this.attempts, TRY_LATER_ATTEMPTS)
+        log("warn", "the cable is full; trying again later")
+      }
       for (const subscription of this.subscriptions.values()) {
+        clearTimeout(subscription.catchUpTimer) // the next socket subscribes from the position anyway
         if (subscription.state === "rejected") continue
         subscription.state = "idle"
         this.reflectAll(subscription)

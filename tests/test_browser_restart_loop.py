@@ -97,10 +97,10 @@ async def test_sockets_closed_at_once_get_the_back_off_after_one_quick_retry(
 async def test_a_socket_that_was_open_a_while_is_reconnected_at_once_every_time(
     page_on: Callable[[float], Awaitable[Page]],
 ) -> None:
-    page = await page_on(STEADY_AFTER + 0.3)
+    page = await page_on(STEADY_AFTER + 1)  # a margin for a slow handshake
     await page.wait_for_function(
         "() => window.sockets.filter(s => s.reconnectedAtOnce !== null).length >= 2",
-        timeout=(2 * STEADY_AFTER + 5) * 1000,
+        timeout=(2 * STEADY_AFTER + 8) * 1000,
     )
     sockets = await page.evaluate("window.sockets")
     closed = [s for s in sockets if s["reconnectedAtOnce"] is not None]

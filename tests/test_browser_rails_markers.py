@@ -63,9 +63,9 @@ async def test_a_rails_marker_added_later_subscribes_and_removed_unsubscribes(
 
 
 async def test_the_action_cable_url_meta_names_the_cable(open_tab: OpenTab) -> None:
-    # A cable on another port is another origin: it lists the pages'.
     with (
         live_server("uvicorn", settings=UNSIGNED) as pages,
+        # Another port is another origin: the cable lists the pages'.
         live_server("uvicorn", settings={**UNSIGNED, "ALLOWED_ORIGINS": [pages.http_url]}) as cable,
     ):
         tab = await open_tab(

@@ -15,6 +15,7 @@ from tests.redis_support import RedisServer
 from tests.servers import free_port
 from turbo_cable.backends import BackendUnavailable, relay_publisher
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
+from turbo_cable.broadcast import broadcast_json
 from turbo_cable.checks import check_redis_backend
 
 pytestmark = pytest.mark.redis
@@ -51,6 +52,20 @@ def test_a_sync_broadcast_is_published_once_as_json_on_the_prefixed_channel(
     }
     assert published["offset"] == 1
     assert listener.get_message(timeout=0.2) is None
+
+
+def test_a_broadcast_over_max_broadcast_size_is_refused_before_redis(
+    configure: Callable[..., None],
+    redis_server: RedisServer,
+    listener: redis.client.PubSub,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same limit as the endpoint's, though Redis would take it."""
+    configure(BACKEND=redis_server.url, MAX_BROADCAST_SIZE=100)
+    assert broadcast_json("big", "x" * 200) is False
+    assert "body is larger than 100 bytes" in caplog.text
+    assert broadcast_json("small", "x") is True
+    assert json.loads(next_message(listener)["data"])["stream"] == "small"
 
 
 def test_apps_with_different_prefixes_share_one_redis_apart(

@@ -12,8 +12,11 @@ Where a broadcast goes:
    thread), with ``BROADCAST_TIMEOUT`` for connect and read, reconnecting once when
    a kept-alive connection turns out to be stale.
 
+Every route refuses a body over ``MAX_BROADCAST_SIZE``, as the endpoint does.
 Failures never raise: they are logged as a WARNING naming the stream and the reason,
-and the function returns ``False``. ``True`` means the cable accepted the broadcast.
+and the function returns ``False``. ``True`` means the cable accepted the broadcast,
+except for sync code running on the cable's own event loop, which cannot wait for
+it: there ``True`` means it was queued, and a later failure is logged the same way.
 """
 
 from __future__ import annotations
@@ -201,11 +204,22 @@ def _is_current(loop: asyncio.AbstractEventLoop) -> bool:
 _spawned: set[asyncio.Task[Any]] = set()
 
 
-def _spawn(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any]) -> None:
-    """Sync code running on the cable's own loop cannot wait for it: queue the send."""
+def _spawn(
+    loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any], stream: str
+) -> None:
+    """Sync code running on the cable's own loop cannot wait for it: queue the send,
+    and log its failure as any other, since the caller has already been answered."""
+
+    def finished(task: asyncio.Task[Any]) -> None:
+        _spawned.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.warning(
+                "broadcast to stream %r failed: %s", stream, _reason(exc, None, get_settings())
+            )
+
     task = loop.create_task(coroutine)
     _spawned.add(task)
-    task.add_done_callback(_spawned.discard)
+    task.add_done_callback(finished)
 
 
 def _check_size(body: bytes, settings: CableSettings) -> None:
@@ -235,10 +249,11 @@ def _deliver(stream: str, data: Any) -> bool:
     url: str | None = None  # set once the broadcast goes over HTTP
     try:
         if settings.BACKEND != "memory":
+            _check_size(body, settings)  # the same limit as the endpoint's, on every path
             publisher = cast(Any, relay_publisher())
             loop: Any = getattr(publisher, "loop", None)
             if loop is not None and _is_current(loop):
-                _spawn(loop, publisher.publish(stream, data))
+                _spawn(loop, publisher.publish(stream, data), stream)
             else:
                 publisher.publish_sync(stream, data)
             return True
@@ -252,7 +267,7 @@ def _deliver(stream: str, data: Any) -> bool:
         assert loop is not None  # running_backend() only returns a started backend
         publish = backend.publish(stream, _as_received(data, body))
         if _is_current(loop):
-            _spawn(loop, publish)
+            _spawn(loop, publish, stream)
         else:
             future = asyncio.run_coroutine_threadsafe(publish, loop)
             future.result(timeout=settings.BROADCAST_TIMEOUT)
@@ -270,6 +285,7 @@ async def _adeliver(stream: str, data: Any) -> bool:
     url: str | None = None  # set once the broadcast goes over HTTP
     try:
         if settings.BACKEND != "memory":
+            _check_size(body, settings)
             publisher = cast(Any, relay_publisher())
             loop = getattr(publisher, "loop", None)
             await _on_loop(loop, publisher.publish(stream, data), settings)

@@ -21,6 +21,7 @@ from turbo_cable.conf import get_settings, override_settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001  # beside runserver's 8000, so both run on one machine as they are
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 INSTALL_HINT = "pip install 'django-turbo-cable[uvicorn]'"
 
 
@@ -53,6 +54,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--backend",
             help="Overrides TURBO_CABLE['BACKEND'], e.g. redis://127.0.0.1:6379/0.",
+        )
+        parser.add_argument(
+            "--log-level",
+            choices=LOG_LEVELS,
+            default="info",
+            help="uvicorn's log level (default info, which logs every WebSocket accepted; "
+            "warning on a busy server).",
         )
         parser.add_argument(
             "--reload",
@@ -97,6 +105,7 @@ class Command(BaseCommand):
             ws_per_message_deflate=False,  # Turbo Stream fragments are too small to gain
             ws_ping_interval=0,  # the cable pings and drops silent sockets itself
             access_log=False,
+            log_level=options["log_level"],
             lifespan="on",
         )
         origin = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"

@@ -88,7 +88,8 @@ def check_asgi_application(**kwargs: Any) -> list[CheckMessage]:
         return [
             Warning(
                 "ASGI_APPLICATION is not set, so runserver cannot serve the cable.",
-                hint=hint,
+                hint=f"{hint} A WSGI site runs `manage.py runcable` beside its pages "
+                "instead and may add 'turbo_cable.W001' to SILENCED_SYSTEM_CHECKS.",
                 id="turbo_cable.W001",
             )
         ]

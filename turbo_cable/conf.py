@@ -211,7 +211,7 @@ def get_settings() -> CableSettings:
     return CableSettings(**values)
 
 
-def override_settings(**values: Any) -> CableSettings:
+def replace_settings(**values: Any) -> CableSettings:
     """Replace some ``TURBO_CABLE`` keys for the rest of this process, validated.
 
     For command-line options (``runcable --backend``) that win over the settings file.

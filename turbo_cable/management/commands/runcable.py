@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import autoreload
 
 from turbo_cable.checks import CABLE_TAG
-from turbo_cable.conf import get_settings, override_settings
+from turbo_cable.conf import get_settings, replace_settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001  # beside runserver's 8000, so both run on one machine as they are
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             ) from exc
         if options["backend"]:
             try:
-                override_settings(BACKEND=options["backend"])
+                replace_settings(BACKEND=options["backend"])
             except ImproperlyConfigured as exc:
                 raise CommandError(f"--backend {options['backend']!r}: {exc}") from exc
         self.check(tags=[CABLE_TAG])

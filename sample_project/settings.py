@@ -23,6 +23,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves static files (the cable's client among them) under uvicorn and daphne too:
+    # from the apps' folders with DEBUG on, from STATIC_ROOT after collectstatic with it off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "turbo_cable.middleware.TurboCableMiddleware",
@@ -55,6 +58,7 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("SAMPLE_STATIC_ROOT", BASE_DIR.parent / "staticfiles"))
 # `make run` fetches Turbo from the npm registry when it can; the sample works without it.
 TURBO_DIST = BASE_DIR.parent / ".js" / "node_modules" / "@hotwired" / "turbo" / "dist"
 STATICFILES_DIRS = [("vendor/turbo", TURBO_DIST)] if TURBO_DIST.is_dir() else []

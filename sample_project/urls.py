@@ -1,4 +1,3 @@
-from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import path
 
 from sample_project.showcase import views
@@ -15,7 +14,3 @@ urlpatterns = [
     path("notes/", views.notes, name="notes"),
     path("notes/add/", views.add_note, name="add-note"),
 ]
-
-# runserver serves static files by itself; this serves them (with DEBUG on) under
-# daphne or uvicorn too, e.g. `uvicorn --workers 2` with TURBO_CABLE_BACKEND=redis://...
-urlpatterns += staticfiles_urlpatterns()

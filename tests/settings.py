@@ -17,6 +17,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")  # as behind a TLS
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
     "django.contrib.staticfiles",
     "turbo_cable",
     "tests.testapp",
@@ -24,7 +25,8 @@ INSTALLED_APPS = [
 ]
 if os.environ.get("TURBO_CABLE_TEST_WITH_DAPHNE"):  # for `runserver`, daphne's ASGI one
     INSTALLED_APPS.insert(0, "daphne")
-MIDDLEWARE: list[str] = []
+MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"  # each test server keeps its own
 ROOT_URLCONF = "tests.urls"
 ASGI_APPLICATION = "tests.asgi.application"
 DATABASES = {

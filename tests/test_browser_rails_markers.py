@@ -65,7 +65,8 @@ async def test_a_rails_marker_added_later_subscribes_and_removed_unsubscribes(
 async def test_the_action_cable_url_meta_names_the_cable(open_tab: OpenTab) -> None:
     with (
         live_server("uvicorn", settings=UNSIGNED) as pages,
-        live_server("uvicorn", settings=UNSIGNED) as cable,
+        # Another port is another origin: the cable lists the pages'.
+        live_server("uvicorn", settings={**UNSIGNED, "ALLOWED_ORIGINS": [pages.http_url]}) as cable,
     ):
         tab = await open_tab(
             f"{pages.http_url}/browser/rails/?streams=elsewhere&cable={cable.cable_url}"

@@ -68,3 +68,21 @@ def test_middleware_wrapped_around_the_cable_router_is_recognised() -> None:
 
     assert routes_turbo_cable(Middleware(Middleware(get_asgi_application())))
     assert not routes_turbo_cable(Middleware(object()))
+
+
+def test_session_bound_streams_pass_the_checks_with_a_server_side_session() -> None:
+    with override_settings(TURBO_CABLE={"SESSION_BOUND_STREAMS": True}):
+        assert check_ids() == []
+
+
+def test_session_bound_streams_warn_when_no_session_key_can_match() -> None:
+    signed_cookies = "django.contrib.sessions.backends.signed_cookies"
+    with override_settings(
+        TURBO_CABLE={"SESSION_BOUND_STREAMS": True},
+        SESSION_ENGINE=signed_cookies,
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates"}],
+    ):
+        warnings = [m.msg for m in run_checks() if m.id == "turbo_cable.W007"]
+    assert len(warnings) == 2
+    assert "signed_cookies session engine" in warnings[0]
+    assert "context_processors.request" in warnings[1]

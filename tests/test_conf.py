@@ -33,6 +33,17 @@ def test_every_key_has_a_default_and_an_empty_dict_is_valid() -> None:
         ({"BROADCAST_URL": "ftp://x"}, "TURBO_CABLE['BROADCAST_URL'] must be None or an http"),
         ({"CABLE_URL": "http://x/cable"}, "TURBO_CABLE['CABLE_URL'] must be None, a path"),
         ({"SIGNED_STREAMS": "yes"}, "TURBO_CABLE['SIGNED_STREAMS'] must be True or False"),
+        ({"SIGNED_STREAM_MAX_AGE": 0}, "TURBO_CABLE['SIGNED_STREAM_MAX_AGE'] must be None or a"),
+        ({"SIGNED_STREAM_MAX_AGE": "1h"}, "TURBO_CABLE['SIGNED_STREAM_MAX_AGE'] must be None"),
+        ({"SESSION_BOUND_STREAMS": 1}, "TURBO_CABLE['SESSION_BOUND_STREAMS'] must be True or"),
+        (
+            {"SIGNED_STREAMS": False, "SIGNED_STREAM_MAX_AGE": 60},
+            "TURBO_CABLE['SIGNED_STREAM_MAX_AGE'] needs TURBO_CABLE['SIGNED_STREAMS']",
+        ),
+        (
+            {"SIGNED_STREAMS": False, "SESSION_BOUND_STREAMS": True},
+            "TURBO_CABLE['SESSION_BOUND_STREAMS'] needs TURBO_CABLE['SIGNED_STREAMS']",
+        ),
         ({"ALLOWED_ORIGINS": "*"}, "TURBO_CABLE['ALLOWED_ORIGINS'] must be None or a list"),
         ({"BACKEND": "postgres://x"}, "TURBO_CABLE['BACKEND'] must be 'memory' or a redis://"),
         ({"HISTORY_SIZE": -1}, "TURBO_CABLE['HISTORY_SIZE'] must be an integer >= 0"),

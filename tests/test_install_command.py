@@ -45,25 +45,22 @@ def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh ``startproject`` with turbo_cable, a static dir and a base layout."""
+    """An untouched ``startproject`` with one app whose templates/ holds the base layout."""
     root = tmp_path_factory.mktemp("fresh")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     subprocess.run(
-        [sys.executable, "-m", "django", "startproject", "mysite", str(root)],
-        check=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
+        [sys.executable, "-m", "django", "startproject", "mysite", str(root)], check=True, env=env
     )
+    subprocess.run([sys.executable, "manage.py", "startapp", "chat"], cwd=root, check=True, env=env)
     with (root / "mysite" / "settings.py").open("a") as settings:
-        settings.write(
-            '\nINSTALLED_APPS += ["turbo_cable"]\n'
-            'TEMPLATES[0]["DIRS"] = [BASE_DIR / "templates"]\n'
-            'STATICFILES_DIRS = [BASE_DIR / "static"]\n'
-        )
-    (root / "templates").mkdir()
-    (root / "templates" / "base.html").write_text(LAYOUT)
+        settings.write('\nINSTALLED_APPS += ["turbo_cable", "chat"]\n')
+    (root / "chat" / "templates").mkdir()
+    (root / "chat" / "templates" / "base.html").write_text(LAYOUT)
     return root
 
 
 def test_a_fresh_project_is_installed_then_a_second_run_changes_nothing(project: Path) -> None:
+    layout_path = project / "chat" / "templates" / "base.html"
     before = run(project, "turbo_cable_install", "--check")
     assert (before.returncode, before.stderr.splitlines()[0]) == (
         1,
@@ -72,31 +69,29 @@ def test_a_fresh_project_is_installed_then_a_second_run_changes_nothing(project:
 
     first = run(project, "turbo_cable_install")
     assert first.returncode == 0, first.stderr
-    layout = (project / "templates" / "base.html").read_text()
-    client = project / "static" / "turbo_cable" / "turbo_streams_controller.js"
-    assert client.read_bytes() == SHIPPED_CLIENT.read_bytes()
+    layout = layout_path.read_text()
     assert layout.startswith("{% load static %}\n<!DOCTYPE html>")
     assert '<body class="site {% if dark %}dark{% endif %}" {{ body_attributes }} ' in layout
     assert 'data-controller="turbo-streams">' in layout
     assert f"    {SCRIPT}\n  </head>" in layout
-    assert [line.split(" ")[0] for line in first.stdout.splitlines()] == [
-        "Copied",
-        "Added",
-        "Added",
+    assert first.stdout.splitlines() == [
+        f'Added data-controller="turbo-streams" to the <body> of {layout_path}',
+        f"Added {SCRIPT} to {layout_path}",
     ]
+    assert not (project / "static").exists(), "nothing is copied unless asked"
 
     second = run(project, "turbo_cable_install")
     assert second.returncode == 0, second.stderr
-    assert second.stdout.startswith("Nothing to change")
-    assert (project / "templates" / "base.html").read_text() == layout
+    assert second.stdout == (
+        f"Nothing to change: {layout_path} loads the client from turbo_cable's static files.\n"
+    )
+    assert layout_path.read_text() == layout
 
     check = run(project, "turbo_cable_install", "--check")
     assert (check.returncode, check.stdout.split(":")[0]) == (0, "turbo_cable is installed")
 
 
-def test_the_installed_layout_renders_and_the_project_copy_of_the_client_is_served(
-    project: Path,
-) -> None:
+def test_the_installed_layout_serves_the_client_shipped_with_the_app(project: Path) -> None:
     run(project, "turbo_cable_install")
     rendered = run(
         project,
@@ -110,12 +105,12 @@ def test_the_installed_layout_renders_and_the_project_copy_of_the_client_is_serv
         in rendered.stdout
     )
     found = run(project, "findstatic", "--first", "turbo_cable/turbo_streams_controller.js")
-    assert str(project / "static") in found.stdout
+    assert found.stdout.strip().endswith(str(SHIPPED_CLIENT)), found.stdout
 
 
 def test_check_names_what_is_missing_and_changes_nothing(project: Path) -> None:
     run(project, "turbo_cable_install")
-    layout_path = project / "templates" / "base.html"
+    layout_path = project / "chat" / "templates" / "base.html"
     without_script = layout_path.read_text().replace(SCRIPT, "")
     layout_path.write_text(without_script)
 
@@ -125,6 +120,18 @@ def test_check_names_what_is_missing_and_changes_nothing(project: Path) -> None:
     assert f"{SCRIPT} in {layout_path}" in check.stderr
     assert "Run manage.py turbo_cable_install" in check.stderr
     assert layout_path.read_text() == without_script
+
+
+def test_copy_on_a_fresh_project_says_which_setting_to_add(project: Path) -> None:
+    refused = run(project, "turbo_cable_install", "--copy")
+
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "CommandError: --copy needs a project static directory to copy the client into, and "
+        'STATICFILES_DIRS is empty: add one (e.g. STATICFILES_DIRS = [BASE_DIR / "static"]) '
+        "or pass --static-dir DIR. Without --copy the client is served from "
+        "turbo_cable's own static files."
+    )
 
 
 # -- merging into existing layouts (pure text) ------------------------------------------
@@ -220,6 +227,7 @@ def test_a_prefixed_static_dir_and_a_nested_layout_are_found(tmp_path: Path) -> 
     layout.write_text("<html><head></head><body></body></html>")
 
     out, _ = install(
+        "--copy",
         STATICFILES_DIRS=[("vendor", str(tmp_path / "assets"))],
         TEMPLATES=templates(tmp_path / "templates"),
     )
@@ -245,19 +253,39 @@ def test_an_out_of_date_copy_of_the_client_is_reported_and_updated(tmp_path: Pat
     assert client.read_bytes() == SHIPPED_CLIENT.read_bytes()
 
 
-def test_without_a_static_dir_the_error_says_what_to_configure(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match=r"STATICFILES_DIRS is empty.*--static-dir"):
-        install("--layout", str(tmp_path / "base.html"), STATICFILES_DIRS=[])
+def test_a_stale_project_copy_that_hides_the_shipped_client_is_updated(tmp_path: Path) -> None:
+    layout = tmp_path / "base.html"
+    layout.write_text(LAYOUT)
+    stale = tmp_path / "static" / "turbo_cable" / "turbo_streams_controller.js"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("// a client copied before an upgrade\n")
+
+    out, _ = install("--layout", str(layout), STATICFILES_DIRS=[tmp_path / "static"])
+
+    assert out.splitlines()[0] == f"Updated {stale} to the client shipped with turbo_cable"
+    assert stale.read_bytes() == SHIPPED_CLIENT.read_bytes()
 
 
-def test_without_a_layout_in_the_template_dirs_the_error_says_what_to_add_by_hand(
+def test_a_layout_in_the_template_dirs_wins_over_one_in_an_app(tmp_path: Path) -> None:
+    (tmp_path / "base.html").write_text(LAYOUT)
+
+    out, _ = install(TEMPLATES=templates(tmp_path))
+
+    assert f"to the <body> of {tmp_path / 'base.html'}" in out
+
+
+def test_without_a_layout_the_error_names_every_place_searched_and_the_fix(
     tmp_path: Path,
 ) -> None:
     with pytest.raises(CommandError) as refused:
-        install("--static-dir", str(tmp_path), TEMPLATES=templates(tmp_path))
+        install(TEMPLATES=templates(tmp_path))
     message = str(refused.value)
-    assert "No base layout (base.html, " in message
-    assert str(tmp_path) in message
+    assert message.startswith(
+        "No base layout found: looked for base.html, _base.html, layout.html, "
+        "layouts/base.html, layouts/application.html in the template DIRS "
+        f"({tmp_path}) or the templates/ folder of an app ("
+    )
+    assert "Pass --layout PATH to name yours." in message
     assert 'data-controller="turbo-streams"' in message
     assert SCRIPT in message
 
@@ -287,3 +315,17 @@ def test_a_layout_that_cannot_be_edited_is_named_and_left_as_it_was(
     assert SCRIPT in str(refused.value)
     assert (layout.read_bytes() if layout.is_file() else None) == before
     assert not (tmp_path / "static").exists()
+
+
+def test_without_template_folders_the_error_reads_as_a_sentence() -> None:
+    engine = {"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": []}
+
+    with pytest.raises(CommandError) as refused:
+        install(TEMPLATES=[engine])
+
+    assert str(refused.value).startswith(
+        "No base layout found: looked for base.html, _base.html, layout.html, "
+        "layouts/base.html, layouts/application.html in the template DIRS (none are "
+        "configured) or the templates/ folder of an app (APP_DIRS is off). "
+        "Pass --layout PATH to name yours. To install by hand, add "
+    )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser
 
 from tests.browser_support import OpenTab, Tab
 from tests.redis_support import RedisServer
@@ -109,13 +110,34 @@ async def test_notes_refresh_other_pages_by_morphing(
     sample: SampleServer, open_tab: OpenTab
 ) -> None:
     alice, bob = await two_tabs(open_tab, sample.url + "/notes/")
-    assert "Turbo loaded" in await bob.text("nav"), "make run should have fetched Turbo"
+    await bob.wait_for_text("#turbo-status", "Turbo loaded")  # make run fetched Turbo
     await bob.page.evaluate("window.heading = document.querySelector('h1')")
-    await alice.page.fill("input[name=text]", "morph me")
+    await bob.page.fill("#note-text", "half a thought")  # Bob is typing when Alice adds one
+    await alice.page.fill("#note-text", "morph me")
     await alice.page.click("#add-note")
     await bob.wait_for_text("#notes", "morph me")
     # A morph keeps the elements; a reload or a plain Turbo render would replace them.
     assert await bob.page.evaluate("document.querySelector('h1') === window.heading")
+    assert await bob.page.input_value("#note-text") == "half a thought"
+    await alice.wait_for_text("#notes", "morph me")
+    assert await alice.page.input_value("#note-text") == ""  # her own note was sent
+    await bob.wait_for_text("#turbo-status", "Turbo loaded")  # the morph kept the status
+
+
+async def test_turbo_is_said_to_be_loaded_only_when_it_loaded(
+    sample: SampleServer, open_tab: OpenTab, browser: Browser
+) -> None:
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.route("**/vendor/turbo/**", lambda route: route.abort())
+        await page.goto(sample.url + "/notes/")
+        await page.wait_for_selector("turbo-cable-stream[connected]")
+        assert await page.evaluate("typeof window.Turbo") == "undefined"
+        status = await page.locator("#turbo-status").inner_text()
+        assert status == "Turbo not loaded: the cable applies streams itself"
+    finally:
+        await context.close()
 
 
 async def test_pages_on_two_uvicorn_workers_update_each_other_through_redis(

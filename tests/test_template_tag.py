@@ -7,8 +7,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from django.contrib.sessions.backends.cache import SessionStore
+from django.http import HttpRequest
 from django.template import Context, Template, TemplateSyntaxError
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.urls import set_script_prefix
 
 from tests.testapp.models import Room
@@ -141,3 +143,43 @@ async def test_with_a_running_backend_the_marker_carries_the_streams_position() 
         reset_backend()
     assert position is not None
     assert (attributes["epoch"], attributes["offset"]) == (position.epoch, "2")
+
+
+def request_with_session(session_key: str | None = None) -> HttpRequest:
+    request = RequestFactory().get("/")
+    request.session = SessionStore(session_key)  # type: ignore[attr-defined]
+    return request
+
+
+@override_settings(TURBO_CABLE={"SESSION_BOUND_STREAMS": True})
+def test_a_session_bound_name_is_signed_for_the_requests_session() -> None:
+    session = SessionStore()
+    session["visitor"] = 1
+    session.create()
+    request = request_with_session(session.session_key)
+    wire = marker('{% turbo_stream_from "inbox" %}', request=request)["stream"] or ""
+    assert verify_signed_stream_name(wire, session_key=session.session_key) == "inbox"
+    assert verify_signed_stream_name(wire, session_key=None) is None
+
+
+@override_settings(TURBO_CABLE={"SESSION_BOUND_STREAMS": True})
+def test_a_session_first_written_by_this_view_gets_its_key_before_the_name_is_signed() -> None:
+    request = request_with_session()
+    request.session["visitor"] = 1  # type: ignore[attr-defined]
+    wire = marker('{% turbo_stream_from "inbox" %}', request=request)["stream"] or ""
+    key = request.session.session_key  # type: ignore[attr-defined]
+    assert key is not None  # the key the response's cookie will carry
+    assert verify_signed_stream_name(wire, session_key=key) == "inbox"
+
+
+@override_settings(TURBO_CABLE={"SESSION_BOUND_STREAMS": True})
+def test_a_page_without_a_session_gets_a_session_less_name_and_creates_no_session() -> None:
+    request = request_with_session()
+    wire = marker('{% turbo_stream_from "news" %}', request=request)["stream"] or ""
+    assert request.session.session_key is None  # type: ignore[attr-defined]
+    assert verify_signed_stream_name(wire, session_key=None) == "news"
+    assert verify_signed_stream_name(wire, session_key="k" * 32) is None
+    # Without a request in the context, too.
+    assert verify_signed_stream_name(marker('{% turbo_stream_from "news" %}')["stream"] or "") == (
+        "news"
+    )

@@ -8,4 +8,4 @@ class TurboCableConfig(AppConfig):
     verbose_name = "Turbo Cable"
 
     def ready(self) -> None:
-        from turbo_cable import checks  # noqa: F401  (registers the system checks)
+        from turbo_cable import checks, project_checks  # noqa: F401  (registers the checks)

@@ -61,6 +61,10 @@ class Broadcast(NamedTuple):
 class DeliveryRefused(Exception):
     """The cable answered, but did not take the broadcast."""
 
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
 
 # -- public API --------------------------------------------------------------------
 
@@ -144,10 +148,42 @@ def _in_process_backend(settings: CableSettings) -> Backend | None:
     return running_backend()
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, DeliveryRefused | TimeoutError):
-        return str(exc) or "timed out"
-    return f"{type(exc).__name__}: {exc}"
+_URL_SETTING = "TURBO_CABLE_BROADCAST_URL (or TURBO_CABLE['BROADCAST_URL'])"
+
+
+def _reason(exc: BaseException, url: str | None, settings: CableSettings) -> str:
+    """Why a delivery failed, in words, with the URL tried and the setting that changes it."""
+    if url is None:  # delivered in process or through Redis: no URL to blame
+        if isinstance(exc, DeliveryRefused | TimeoutError):
+            return str(exc) or "timed out"
+        return f"{type(exc).__name__}: {exc}"
+    path = settings.BROADCAST_PATH
+    if isinstance(exc, ConnectionRefusedError):
+        return (
+            f"nothing listens at {url} (connection refused). Start the server that serves "
+            f"the cable there, or set {_URL_SETTING} to its {path}, "
+            f"e.g. http://127.0.0.1:8001{path} for runserver on port 8001."
+        )
+    if isinstance(exc, TimeoutError):
+        return (
+            f"{url} did not answer within {settings.BROADCAST_TIMEOUT:g} s "
+            "(TURBO_CABLE['BROADCAST_TIMEOUT']): is that server overloaded or stopped?"
+        )
+    if isinstance(exc, DeliveryRefused) and exc.status == 404:
+        return (
+            f"{url} answered 404: that server does not route {path}: is daphne in "
+            "INSTALLED_APPS and ASGI_APPLICATION set to an application made by "
+            "turbo_cable.asgi.get_asgi_application()? If another server listens there, "
+            f"set {_URL_SETTING} to the cable's {path}."
+        )
+    if isinstance(exc, DeliveryRefused) and exc.status == 403:
+        return (
+            f"{url} answered 403: the cable takes broadcasts from loopback only, unless "
+            "TURBO_CABLE['BROADCAST_TOKEN'] is set to the same value here and on the server."
+        )
+    if isinstance(exc, DeliveryRefused):
+        return f"{exc} (from {url})"
+    return f"{type(exc).__name__}: {exc} (sending to {url}; {_URL_SETTING} changes it)"
 
 
 def _current_loop() -> asyncio.AbstractEventLoop | None:
@@ -196,6 +232,7 @@ def _deliver(stream: str, data: Any) -> bool:
         return settled
     body = _body(stream, data)
     settings = get_settings()
+    url: str | None = None  # set once the broadcast goes over HTTP
     try:
         if settings.BACKEND != "memory":
             publisher = cast(Any, relay_publisher())
@@ -207,6 +244,7 @@ def _deliver(stream: str, data: Any) -> bool:
             return True
         backend = _in_process_backend(settings)
         if backend is None:
+            url = settings.broadcast_url
             _post(body, settings)
             return True
         _check_size(body, settings)
@@ -219,7 +257,7 @@ def _deliver(stream: str, data: Any) -> bool:
             future = asyncio.run_coroutine_threadsafe(publish, loop)
             future.result(timeout=settings.BROADCAST_TIMEOUT)
     except Exception as exc:
-        logger.warning("broadcast to stream %r failed: %s", stream, _reason(exc))
+        logger.warning("broadcast to stream %r failed: %s", stream, _reason(exc, url, settings))
         return False
     return True
 
@@ -229,6 +267,7 @@ async def _adeliver(stream: str, data: Any) -> bool:
         return settled
     body = _body(stream, data)
     settings = get_settings()
+    url: str | None = None  # set once the broadcast goes over HTTP
     try:
         if settings.BACKEND != "memory":
             publisher = cast(Any, relay_publisher())
@@ -237,12 +276,13 @@ async def _adeliver(stream: str, data: Any) -> bool:
             return True
         backend = _in_process_backend(settings)
         if backend is None:
+            url = settings.broadcast_url
             await sync_to_async(_post, thread_sensitive=False)(body, settings)
             return True
         _check_size(body, settings)
         await _on_loop(backend.loop, backend.publish(stream, _as_received(data, body)), settings)
     except Exception as exc:
-        logger.warning("broadcast to stream %r failed: %s", stream, _reason(exc))
+        logger.warning("broadcast to stream %r failed: %s", stream, _reason(exc, url, settings))
         return False
     return True
 
@@ -306,7 +346,9 @@ def _post(body: bytes, settings: CableSettings) -> None:
             connection.close()
             raise
         if response.status != 200:
-            raise DeliveryRefused(f"HTTP {response.status}: {_error_reason(payload)}")
+            raise DeliveryRefused(
+                f"HTTP {response.status}: {_error_reason(payload)}", response.status
+            )
         return
 
 

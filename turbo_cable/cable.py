@@ -21,7 +21,7 @@ from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
 from turbo_cable.origins import origin_allowed, site_origins
-from turbo_cable.streams import plain_stream_name
+from turbo_cable.streams import RejectedStreamName, plain_stream_name, session_key_from_cookies
 from turbo_cable.warning_limit import client_warnings
 
 logger = logging.getLogger("turbo_cable")
@@ -78,6 +78,7 @@ class Connection:
         "ended_by_server",
         "last_seen",
         "peer",
+        "session_key",
         "subscriptions",
     )
 
@@ -103,6 +104,7 @@ class Connection:
         self.client = client
         self.last_seen = time.monotonic()
         self.peer = peer
+        self.session_key: str | None = None  # from the handshake, for session-bound names
         self.subscriptions: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -300,9 +302,10 @@ class Connection:
         elif len(self.subscriptions) >= settings.MAX_SUBSCRIPTIONS:
             reason = "too many subscriptions"
         else:
-            stream = plain_stream_name(wire)
-            if stream is None:
-                reason = "invalid stream signature"
+            try:
+                stream = plain_stream_name(wire, session_key=self.session_key)
+            except RejectedStreamName as rejected:
+                reason = rejected.reason
         if reason is not None or stream is None:
             client_warnings.warning(
                 self.peer, "rejected subscription from %s to %.80r: %s", self.peer, wire, reason
@@ -348,6 +351,8 @@ async def serve_cable(
         return
     await send({"type": "websocket.accept"})
     connection = Connection(send, backend, peer, settings, client)
+    if settings.SESSION_BOUND_STREAMS:
+        connection.session_key = session_key_from_cookies(_header(scope, b"cookie"))
     full = backend.admission_refusal(client)
     if full is not None:
         # Accepted first, so a browser sees the code and backs off instead of retrying at once.

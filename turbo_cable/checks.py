@@ -1,9 +1,11 @@
-"""System checks: bad ``TURBO_CABLE`` values, an unusable Redis, an ASGI app without the cable."""
+"""System checks: bad ``TURBO_CABLE`` values, an unusable Redis, an ASGI app without the
+cable, and session-bound names that no session can match."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
@@ -108,3 +110,43 @@ def check_asgi_application(**kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+_SIGNED_COOKIES = "django.contrib.sessions.backends.signed_cookies"
+_REQUEST_PROCESSOR = "django.template.context_processors.request"
+
+
+@register()
+def check_session_bound_streams(**kwargs: Any) -> list[CheckMessage]:
+    """``SESSION_BOUND_STREAMS`` needs a session key that lasts and the request in templates."""
+    raw = raw_settings()
+    if validate(raw) or raw.get("SESSION_BOUND_STREAMS") is not True:
+        return []
+    problems = []
+    if not apps.is_installed("django.contrib.sessions"):
+        problems.append(
+            "django.contrib.sessions is not installed, so every page's names are bound to "
+            "'no session' and a client with a session cookie is refused."
+        )
+    elif settings.SESSION_ENGINE == _SIGNED_COOKIES:
+        problems.append(
+            "the signed_cookies session engine changes the session key whenever the session "
+            "changes, so a page's names stop working after any write to the session."
+        )
+    engines: list[dict[str, Any]] = settings.TEMPLATES
+    if not any(
+        _REQUEST_PROCESSOR in engine.get("OPTIONS", {}).get("context_processors", ())
+        for engine in engines
+    ):
+        problems.append(
+            f"no template engine has the {_REQUEST_PROCESSOR!r} context processor, so "
+            "{% turbo_stream_from %} cannot see the session and binds names to 'no session'."
+        )
+    return [
+        Warning(
+            f"TURBO_CABLE['SESSION_BOUND_STREAMS'] is on but {problem}",
+            hint="See 'Security model' in README.rst.",
+            id="turbo_cable.W007",
+        )
+        for problem in problems
+    ]

@@ -33,6 +33,8 @@ class CableSettings:
     BROADCAST_TIMEOUT: float = 2.0
     CABLE_URL: str | None = None
     SIGNED_STREAMS: bool = True
+    SIGNED_STREAM_MAX_AGE: float | None = None
+    SESSION_BOUND_STREAMS: bool = False
     ALLOWED_ORIGINS: tuple[str, ...] | None = None
     PING_INTERVAL: float = 30.0
     IDLE_TIMEOUT: float = 90.0
@@ -142,6 +144,11 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "BROADCAST_TIMEOUT": (_positive_number, "a number of seconds > 0"),
     "CABLE_URL": (_is_cable_url, "None, a path starting with '/', or a ws(s):// URL"),
     "SIGNED_STREAMS": (lambda v: isinstance(v, bool), "True or False"),
+    "SIGNED_STREAM_MAX_AGE": (
+        lambda v: v is None or _positive_number(v),
+        "None or a number of seconds > 0",
+    ),
+    "SESSION_BOUND_STREAMS": (lambda v: isinstance(v, bool), "True or False"),
     "ALLOWED_ORIGINS": (_origins, "None or a list of origins / host patterns"),
     "PING_INTERVAL": (_positive_number, "a number of seconds > 0"),
     "IDLE_TIMEOUT": (_positive_number, "a number of seconds > 0"),
@@ -186,6 +193,16 @@ def validate(raw: Any) -> list[str]:
             "TURBO_CABLE['IDLE_TIMEOUT'] must be greater than TURBO_CABLE['PING_INTERVAL'], "
             "or every client is closed before it can answer a ping."
         )
+    wanted = {
+        "SIGNED_STREAM_MAX_AGE": merged["SIGNED_STREAM_MAX_AGE"] is not None,
+        "SESSION_BOUND_STREAMS": merged["SESSION_BOUND_STREAMS"] is True,
+    }
+    for key, on in wanted.items():
+        if on and merged["SIGNED_STREAMS"] is False:
+            problems.append(
+                f"TURBO_CABLE[{key!r}] needs TURBO_CABLE['SIGNED_STREAMS']: "
+                "unsigned names cannot expire or be bound to a session."
+            )
     paths = [merged[key] for key in ("CABLE_PATH", "BROADCAST_PATH", "HEALTH_PATH")]
     if len(set(paths)) < len(paths):
         problems.append(
@@ -196,6 +213,11 @@ def validate(raw: Any) -> list[str]:
 
 def raw_settings() -> Any:
     return getattr(django_settings, "TURBO_CABLE", {})
+
+
+def debug() -> bool:
+    """Django's DEBUG: development-only messages (a partial without its id, ...) follow it."""
+    return bool(django_settings.DEBUG)
 
 
 @functools.cache
@@ -209,6 +231,11 @@ def get_settings() -> CableSettings:
     if values.get("ALLOWED_ORIGINS") is not None:
         values["ALLOWED_ORIGINS"] = tuple(values["ALLOWED_ORIGINS"])
     return CableSettings(**values)
+
+
+def session_cookie_name() -> str:
+    """Django's ``SESSION_COOKIE_NAME``: where the cable finds a client's session key."""
+    return str(django_settings.SESSION_COOKIE_NAME)
 
 
 def replace_settings(**values: Any) -> CableSettings:

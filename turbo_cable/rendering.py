@@ -8,6 +8,7 @@ its collection is the plural of its name, and it renders with the template
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,9 +17,13 @@ from django.db.models import Model
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from turbo_cable.conf import debug
 from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS, turbo_stream_tag
 
+logger = logging.getLogger("turbo_cable")
 _NOT_A_WORD = re.compile(r"[^a-z0-9]+")
+_INSERTS = frozenset({"append", "prepend", "before", "after"})
+_warned_partials: set[tuple[str, str]] = set()
 
 
 def dom_id(instance: Model, prefix: str | None = None) -> str:
@@ -53,6 +58,8 @@ class Rendering:
     context: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     html: str | None = None
     render: bool = True
+    # the instance's DOM id, which a partial inserted into the page must carry
+    dom_id: str | None = None
 
     @classmethod
     def for_instance(
@@ -76,7 +83,8 @@ class Rendering:
             return cls(render=False)
         chosen = template if template is not None else partial
         merged: dict[str, Any] = {str(instance._meta.model_name): instance, **(context or {})}
-        return cls(template=chosen or default_template(instance), context=merged)
+        own_id = dom_id(instance) if instance.pk is not None else None
+        return cls(template=chosen or default_template(instance), context=merged, dom_id=own_id)
 
     def content(self) -> str:
         if self.html is not None:
@@ -114,6 +122,8 @@ class StreamAction:
         content = self.rendering.content() if self.rendering is not None else ""
         if self.action is None:
             return content
+        if self.rendering is not None and self.rendering.template is not None and debug():
+            _warn_missing_id(self.action, self.target, self.rendering, content)
         return turbo_stream_tag(
             self.action,
             target=self.target,
@@ -121,6 +131,27 @@ class StreamAction:
             content=content,
             attributes=self.attributes,
         )
+
+
+def _warn_missing_id(action: str, target: str | None, rendering: Rendering, html: str) -> None:
+    """In DEBUG, once per partial: an element without its id is lost to later broadcasts."""
+    expected = target if action == "replace" else rendering.dom_id if action in _INSERTS else None
+    has_id = rf"""(?<![\w-])id\s*=\s*["']?{re.escape(expected or "")}["'\s>]"""
+    if not expected or re.search(has_id, html):
+        return
+    template = str(rendering.template)
+    if (template, action) in _warned_partials:
+        return
+    _warned_partials.add((template, action))
+    logger.warning(
+        '%s rendered for a %s has no element with id="%s", so later replaces and removes '
+        'of it find nothing on the page. Give the partial\'s root element id="%s" '
+        "(shown once per partial, with DEBUG on).",
+        template,
+        action,
+        expected,
+        expected,
+    )
 
 
 def resolve_target(target: Any) -> str | None:

@@ -6,6 +6,7 @@ from tests.browserapp import views
 
 urlpatterns = [
     path("page/", views.page),
+    path("frozen/", views.frozen),
     path("rails/", views.rails_markers),
     path("nav/<str:name>/", views.navigation),
     path("frame/", views.frame),

@@ -22,8 +22,13 @@ def _flag(request: HttpRequest, name: str) -> bool:
 
 
 def page(request: HttpRequest) -> HttpResponse:
-    """A page on the streams named in ``?streams=a,b``; ``?turbo=1``/``?stimulus=1`` load those."""
+    """A page on the streams named in ``?streams=a,b``; ``?turbo=1``/``?stimulus=1`` load those.
+
+    ``?session=1`` writes to the visitor's session, which creates one on the first visit.
+    """
     streams = [s for s in request.GET.get("streams", "").split(",") if s]
+    if _flag(request, "session"):
+        request.session["visits"] = request.session.get("visits", 0) + 1
     return render(
         request,
         "browserapp/page.html",
@@ -35,6 +40,18 @@ def page(request: HttpRequest) -> HttpResponse:
             "morph": _flag(request, "morph"),
         },
     )
+
+
+_frozen: dict[str, bytes] = {}
+
+
+def frozen(request: HttpRequest) -> HttpResponse:
+    """:func:`page` as first rendered for this query, served again on every visit, as a
+    cache in front of the site would."""
+    query = request.GET.urlencode()
+    if query not in _frozen:
+        _frozen[query] = page(request).content
+    return HttpResponse(_frozen[query])
 
 
 def rails_markers(request: HttpRequest) -> HttpResponse:

@@ -7,9 +7,12 @@ Layouts are Django templates, so a ``<body>`` tag may hold template tags
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 CONTROLLER = "turbo-streams"
 CLIENT = "turbo_streams_controller.js"
+CLIENT_PATH = f"turbo_cable/{CLIENT}"  # for {% static %}
+SHIPPED_CLIENT = Path(__file__).resolve().parents[1] / "static" / CLIENT_PATH
 
 _TEMPLATE_PIECE = r"\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}"
 _BODY = re.compile(

@@ -12,6 +12,7 @@ for pages that want them there (it wins over markers).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django import template
@@ -22,12 +23,13 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from turbo_cable.backends import stream_position
-from turbo_cable.conf import get_settings
+from turbo_cable.conf import debug, get_settings
 from turbo_cable.stream_actions import action as stream_action
 from turbo_cable.streams import stream_name, wire_stream_name
 from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS
 
 register = template.Library()
+logger = logging.getLogger("turbo_cable")
 
 MARKER = "turbo-cable-stream"
 
@@ -52,9 +54,23 @@ def _position(stream: str) -> str:
     return format_html(' epoch="{}" offset="{}"', position.epoch, position.offset)
 
 
-def stream_source(*streamables: Any) -> SafeString:
+def page_session_key(request: Any) -> str | None:
+    """The session key a session-bound name is signed for; None for a page without one.
+
+    A session the view has just written to gets its key now rather than when the
+    response is sent, so the name and the cookie the browser receives agree.
+    """
+    session = getattr(request, "session", None)
+    if session is None:
+        return None
+    if session.session_key is None and not session.is_empty():
+        session.save()
+    return session.session_key  # type: ignore[no-any-return]
+
+
+def stream_source(*streamables: Any, session_key: str | None = None) -> SafeString:
     """The marker element for one stream built from ``streamables`` (turbo-rails semantics)."""
-    wire = wire_stream_name(*streamables)
+    wire = wire_stream_name(*streamables, session_key=session_key)
     plain = stream_name(*streamables)
     return format_html(
         '<{} stream="{}"{} cable-url="{}" ping-interval="{}"{}></{}>',
@@ -74,12 +90,35 @@ class StreamSourceNode(template.Node):
 
     def render(self, context: Context) -> str:
         values = [part.resolve(context) for part in self.parts]
+        if any(_is_anonymous_user(value) for value in values):
+            return _no_subscription(" ".join(part.token for part in self.parts))
+        session_key = None
+        if get_settings().SESSION_BOUND_STREAMS:
+            session_key = page_session_key(context.get("request"))
         try:
-            return stream_source(*values)
+            return stream_source(*values, session_key=session_key)
         except (TypeError, ValueError) as error:
             given = " ".join(part.token for part in self.parts)
             kind = TypeError if isinstance(error, TypeError) else ValueError
             raise kind(f"{{% turbo_stream_from {given} %}}: {error}") from error
+
+
+def _is_anonymous_user(value: Any) -> bool:
+    """``request.user`` of a visitor who is not logged in (Django's ``AnonymousUser``)."""
+    return getattr(value, "is_anonymous", False) is True and getattr(value, "pk", 0) is None
+
+
+def _no_subscription(given: str) -> str:
+    """An anonymous visitor has no per-user stream: the page renders without subscribing."""
+    if not debug():
+        return ""
+    explanation = (
+        f"{{% turbo_stream_from {given} %}} subscribes to nothing for an anonymous user. "
+        "Wrap it in {% if request.user.is_authenticated %} to say so, or build the stream "
+        "from something an anonymous visitor has."
+    )
+    logger.warning(explanation)
+    return format_html("<!-- {} -->", explanation.replace("--", "- -"))
 
 
 @register.tag

@@ -1,48 +1,47 @@
-"""``manage.py turbo_cable_install``: copy the JS client into the project and load it.
+"""``manage.py turbo_cable_install``: load the JS client from the project's base layout.
 
-It copies the client into the project's static files, adds
-``data-controller="turbo-streams"`` to the base layout's ``<body>`` and the
-``<script>`` that loads the client. A second run changes nothing; ``--check``
-changes nothing either and exits 1 when something is missing.
+It adds ``data-controller="turbo-streams"`` to the base layout's ``<body>`` and the
+``<script>`` that loads the client from turbo_cable's own static files, so an
+upgrade of the app upgrades the client with nothing to copy. ``--copy`` puts a
+copy into the project's static files instead (for bundlers and import maps).
+A second run changes nothing; ``--check`` changes nothing either and exits 1
+when something is missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from turbo_cable.management import layout as layouts
+from turbo_cable.management.layout_search import LAYOUT_NAMES, find_layout, searched_places
 
-SHIPPED_CLIENT = Path(__file__).resolve().parents[2] / "static" / "turbo_cable" / layouts.CLIENT
-CLIENT_PATH = f"turbo_cable/{layouts.CLIENT}"
-LAYOUT_NAMES = (
-    "base.html",
-    "_base.html",
-    "layout.html",
-    "layouts/base.html",
-    "layouts/application.html",
-)
+SHIPPED_CLIENT, CLIENT_PATH = layouts.SHIPPED_CLIENT, layouts.CLIENT_PATH
 
 
 @dataclasses.dataclass
 class Plan:
     """What an install would change; empty when everything is in place."""
 
-    client: Path
+    client: Path | None  # a project copy to write, None when the app's own file is served
     layout: Path
     layout_text: str
     new_layout_text: str
     # (what is missing, what the install did about it)
     changes: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
+    def source(self) -> str:
+        return f"the copy at {self.client}" if self.client else "turbo_cable's static files"
+
 
 class Command(BaseCommand):
     help = (
-        "Copy the turbo_cable JS client into your static files and load it from your base "
+        "Load the turbo_cable JS client (from turbo_cable's static files) in your base "
         'layout, with data-controller="turbo-streams" on its <body>.'
     )
     # Installing is part of setting a project up: an unrelated check must not block it.
@@ -50,15 +49,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "--copy",
+            action="store_true",
+            help="Copy the client into the project's static files (first STATICFILES_DIRS "
+            "entry) and load that copy; for bundlers and import maps. Rerun after upgrades.",
+        )
+        parser.add_argument(
             "--static-dir",
             type=Path,
-            help="Static directory to copy the client into (default: first STATICFILES_DIRS).",
+            help="With --copy: the static directory to copy the client into.",
         )
         parser.add_argument(
             "--layout",
             type=Path,
             help=f"Base layout to edit (default: the first of {', '.join(LAYOUT_NAMES)} "
-            "found in the template DIRS).",
+            "in the template DIRS, then in your apps' templates/ folders).",
         )
         parser.add_argument(
             "--check",
@@ -67,17 +72,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        client, static_path = self._client_destination(options["static_dir"])
-        plan = self._plan(client, static_path, options["layout"] or self._find_layout(static_path))
+        copy = options["copy"] or options["static_dir"] is not None
+        client, static_path = self._client_destination(copy, options["static_dir"])
+        layout = options["layout"] or self._find_layout(static_path)
+        plan = self._plan(client, static_path, layout)
         if options["check"]:
             self._check(plan)
             return
         if not plan.changes:
             self.stdout.write(
-                f"Nothing to change: {plan.client} is in place and {plan.layout} loads it."
+                f"Nothing to change: {plan.layout} loads the client from {plan.source()}."
             )
             return
-        if not _same_file(plan.client, SHIPPED_CLIENT):
+        if plan.client is not None and not _same_file(plan.client, SHIPPED_CLIENT):
             plan.client.parent.mkdir(parents=True, exist_ok=True)
             plan.client.write_bytes(SHIPPED_CLIENT.read_bytes())
         if plan.new_layout_text != plan.layout_text:
@@ -88,14 +95,16 @@ class Command(BaseCommand):
 
     def _check(self, plan: Plan) -> None:
         if not plan.changes:
-            self.stdout.write(f"turbo_cable is installed: {plan.layout} loads {plan.client}.")
+            self.stdout.write(
+                f"turbo_cable is installed: {plan.layout} loads the client from {plan.source()}."
+            )
             return
         self.stderr.write("turbo_cable is not fully installed:")
         for missing, _ in plan.changes:
             self.stderr.write(f"  - {missing}")
         raise CommandError("Run manage.py turbo_cable_install to fix it.", returncode=1)
 
-    def _plan(self, client: Path, static_path: str, layout: Path) -> Plan:
+    def _plan(self, client: Path | None, static_path: str, layout: Path) -> Plan:
         try:
             with layout.open(encoding="utf-8", newline="") as file:
                 text = file.read()
@@ -104,9 +113,9 @@ class Command(BaseCommand):
                 f"Cannot read the layout {layout}: {error}. {_by_hand(static_path)}"
             ) from None
         plan = Plan(client, layout, text, text)
-        if not client.exists():
+        if client is not None and not client.exists():
             plan.changes.append((f"no client at {client}", f"Copied the client to {client}"))
-        elif not _same_file(client, SHIPPED_CLIENT):
+        elif client is not None and not _same_file(client, SHIPPED_CLIENT):
             plan.changes.append(
                 (
                     f"{client} differs from the client shipped with turbo_cable",
@@ -133,15 +142,20 @@ class Command(BaseCommand):
             ) from None
         return plan
 
-    def _client_destination(self, static_dir: Path | None) -> tuple[Path, str]:
-        """Where the client goes on disk, and its path for ``{% static %}``."""
+    def _client_destination(self, copy: bool, static_dir: Path | None) -> tuple[Path | None, str]:
+        """Where a copy of the client goes (None: nowhere), and its path for ``{% static %}``."""
+        if not copy:
+            return _shadowing_copy(), CLIENT_PATH
         if static_dir is not None:
             return static_dir / CLIENT_PATH, CLIENT_PATH
         dirs = list(getattr(settings, "STATICFILES_DIRS", []))
         if not dirs:
             raise CommandError(
-                "STATICFILES_DIRS is empty, so there is no project static directory to copy "
-                'the client into: add one (e.g. BASE_DIR / "static") or pass --static-dir.'
+                "--copy needs a project static directory to copy the client into, and "
+                "STATICFILES_DIRS is empty: add one "
+                '(e.g. STATICFILES_DIRS = [BASE_DIR / "static"]) '
+                "or pass --static-dir DIR. Without --copy the client is served from "
+                "turbo_cable's own static files."
             )
         first = dirs[0]
         if isinstance(first, list | tuple):  # (prefix, directory)
@@ -150,21 +164,22 @@ class Command(BaseCommand):
         return Path(first) / CLIENT_PATH, CLIENT_PATH
 
     def _find_layout(self, static_path: str) -> Path:
-        searched: list[str] = []
-        for engine in settings.TEMPLATES:
-            if engine["BACKEND"] != "django.template.backends.django.DjangoTemplates":
-                continue
-            for directory in cast("list[Any]", engine.get("DIRS", [])):
-                searched.append(str(directory))
-                for name in LAYOUT_NAMES:
-                    candidate = Path(directory) / name
-                    if candidate.is_file():
-                        return candidate
-        where = ", ".join(searched) if searched else "no template DIRS are configured"
+        places = searched_places(list(settings.TEMPLATES))
+        found = find_layout(places)
+        if found is not None:
+            return found
         raise CommandError(
-            f"No base layout ({', '.join(LAYOUT_NAMES)}) found in {where}. "
-            f"Pass --layout PATH. {_by_hand(static_path)}"
+            f"No base layout found: looked for {', '.join(LAYOUT_NAMES)} in "
+            f"{places.describe()}. Pass --layout PATH to name yours. {_by_hand(static_path)}"
         )
+
+
+def _shadowing_copy() -> Path | None:
+    """A project copy of the client that ``{% static %}`` would serve instead of the app's."""
+    found = finders.find(CLIENT_PATH)
+    if not isinstance(found, str) or Path(found).resolve() == SHIPPED_CLIENT:
+        return None
+    return Path(found)
 
 
 def _same_file(path: Path, other: Path) -> bool:

@@ -25,6 +25,8 @@
   const TRY_LATER_ATTEMPTS = 7 // 250 ms * 2 ** 7 = 32 s, above the cap
   const STALE_AFTER_PINGS = 2 // silent ping intervals before a socket counts as dead
   const DEFAULT_PING_INTERVAL = 30 // seconds, the server's default
+  const EXPIRED_REFRESH_KEY = "turbo-cable:expired-refresh" // sessionStorage: when we last refreshed
+  const EXPIRED_REFRESH_INTERVAL = 10000 // ms; names that expire again sooner are not refreshed
   // Going away (1001, 4001 under daphne) and service restart (1012): the server is
   // stopping on purpose, so come back at once rather than after a back-off.
   const RESTART_CLOSE_CODES = new Set([1001, 1012, 4001])
@@ -45,6 +47,25 @@
     return epoch && offset !== null && offset !== undefined && Number.isInteger(number) && number >= 0
       ? { epoch: String(epoch), offset: number }
       : null
+  }
+
+  // sessionStorage can be unavailable (sandboxed frames, privacy settings); without it
+  // a refresh could not be told from a refresh loop, so none is made.
+  function lastExpiredRefresh() {
+    try {
+      return Number(window.sessionStorage.getItem(EXPIRED_REFRESH_KEY)) || 0
+    } catch {
+      return 0
+    }
+  }
+
+  function rememberExpiredRefresh() {
+    try {
+      window.sessionStorage.setItem(EXPIRED_REFRESH_KEY, String(Date.now()))
+      return true
+    } catch {
+      return false
+    }
   }
 
   function toWebSocketUrl(value) {
@@ -167,6 +188,7 @@
       this.lastTraffic = 0
       this.markerUrl = null
       this.markerPingInterval = null
+      this.refreshing = false
     }
 
     get connected() {
@@ -346,7 +368,8 @@
           if (subscription) {
             subscription.state = "rejected" // never asked for again on this page
             this.reflectAll(subscription)
-            log("warn", `the server refused stream "${subscription.name}": ${frame.reason}`)
+            if (frame.reason === "expired") this.expired(subscription)
+            else log("warn", `the server refused stream "${subscription.name}": ${frame.reason}`)
             if (!this.wanted) this.close()
           }
           break
@@ -424,6 +447,31 @@
       const turbo = window.Turbo
       if (turbo && typeof turbo.visit === "function") {
         turbo.visit(window.location.href, { action: "replace" }) // a refresh; morphs if enabled
+      }
+    }
+
+    // The page's signed names are older than the server accepts: a fresh copy of the
+    // page has new ones. Refreshed once, not again if the fresh names expire at once.
+    expired(subscription) {
+      if (this.refreshing) return // several streams expire together: one refresh
+      const name = subscription.name
+      if (Date.now() - lastExpiredRefresh() < EXPIRED_REFRESH_INTERVAL) {
+        log("warn", `stream "${name}" expired again right after a refresh; not refreshing again`)
+        return
+      }
+      const detail = { stream: name, signedStream: subscription.stream }
+      const event = new CustomEvent("turbo-cable:expired", { detail, bubbles: true, cancelable: true })
+      if (!document.dispatchEvent(event)) return // the page refreshes its names itself
+      if (!rememberExpiredRefresh()) {
+        log("warn", `stream "${name}" expired; reload the page to follow it again`)
+        return
+      }
+      this.refreshing = true
+      const turbo = window.Turbo
+      if (turbo && typeof turbo.visit === "function") {
+        turbo.visit(window.location.href, { action: "replace" })
+      } else {
+        window.location.reload()
       }
     }
 
@@ -632,6 +680,7 @@
   if (!customElements.get(MARKER)) customElements.define(MARKER, StreamSourceElement)
   watchRailsMarkers()
   window.addEventListener("online", () => cable.wake())
+  document.addEventListener("turbo:load", () => (cable.refreshing = false))
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") cable.wake()
   })

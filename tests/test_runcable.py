@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -17,11 +19,16 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.cable_client import CableClient
+from tests.raw_websocket import RawWebSocket, frame_header
 from tests.redis_support import RedisServer
 from tests.servers import ROOT, LiveServer, live_server
+from tests.test_cable_resources import connection_outcomes
 from turbo_cable.streams import signed_stream_name
 
 SERVICE_RESTART = 1012  # what uvicorn closes every WebSocket with when it stops
+MESSAGE_TOO_BIG = 1009
+TRY_AGAIN_LATER = 1013
+MAX_FRAME_SIZE = 1024 * 1024  # the default
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +77,43 @@ async def test_it_checks_signatures_and_origins_as_the_asgi_route_does(
     with pytest.raises(InvalidStatus) as refused:
         await CableClient.connect(cable.cable_url, origin="https://evil.example")
     assert refused.value.response.status_code == 403
+
+
+def test_uvicorn_itself_refuses_a_frame_over_max_frame_size_as_its_header_arrives(
+    cable: LiveServer,
+) -> None:
+    """The cable's protocol class is in place: plain uvicorn would buffer up to 16 MiB
+    and wait for the rest of the frame before anything saw it."""
+    raw = RawWebSocket(cable.port)
+    try:
+        raw.sock.sendall(frame_header(2 * MAX_FRAME_SIZE) + b"x" * 1024)
+        opcode, payload = read_frame(raw)
+        while opcode != 0x8:  # the cable's pings may come first
+            opcode, payload = read_frame(raw)
+    finally:
+        raw.close()
+    assert struct.unpack("!H", payload[:2]) == (MESSAGE_TOO_BIG,)
+
+
+def read_frame(raw: RawWebSocket) -> tuple[int, bytes]:
+    """One unmasked server frame of under 126 bytes: its opcode and payload."""
+
+    def read(count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = raw.sock.recv(count - len(data))
+            assert chunk, "the server closed the socket without a close frame"
+            data += chunk
+        return data
+
+    first, length = read(2)
+    assert length < 126, length
+    return first & 0x0F, read(length)
+
+
+def test_connections_beyond_max_connections_are_told_to_try_again_later() -> None:
+    with live_server("runcable", settings={"MAX_CONNECTIONS": 5}) as cable:
+        assert asyncio.run(connection_outcomes(cable, 7)) == {"open": 5, TRY_AGAIN_LATER: 2}
 
 
 def test_it_answers_the_health_check(cable: LiveServer) -> None:

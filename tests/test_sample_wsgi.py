@@ -18,15 +18,16 @@ from pathlib import Path
 import pytest
 
 from tests.browser_support import OpenTab, Tab
-from tests.servers import ROOT, free_port
+from tests.redis_support import RedisServer
+from tests.servers import ROOT, free_port, live_server
 
 pytestmark = pytest.mark.browser
 in_the_browser = pytest.mark.asyncio(loop_scope="session")
 
 
 class WsgiSample:
-    def __init__(self, port: int, cable_port: int, log: Path) -> None:
-        self.port, self.cable_port, self.log = port, cable_port, log
+    def __init__(self, port: int, cable_port: int, log: Path, database: Path) -> None:
+        self.port, self.cable_port, self.log, self.database = port, cable_port, log, database
         self.url = f"http://127.0.0.1:{port}"
 
     def get(self, port: int, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -53,7 +54,8 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WsgiSample]:
     folder = tmp_path_factory.mktemp("sample-wsgi")
     port, cable_port, log = free_port(), free_port(), folder / "make-run-wsgi.log"
     venv = Path(sys.prefix)
-    env = {**os.environ, "SAMPLE_DB": str(folder / "db.sqlite3")}
+    database = folder / "db.sqlite3"
+    env = {**os.environ, "SAMPLE_DB": str(database)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     command = [
         "make", "-s", "-o", f"{venv}/.installed", "run-wsgi",
@@ -64,7 +66,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WsgiSample]:
             command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    sample = WsgiSample(port, cable_port, log)
+    sample = WsgiSample(port, cable_port, log, database)
     try:
         deadline = time.monotonic() + 120
         while not sample.serving():
@@ -135,3 +137,44 @@ async def test_notes_refresh_other_pages_by_morphing(sample: WsgiSample, open_ta
     await alice.page.click("#add-note")
     await bob.wait_for_text("#notes", "from a WSGI worker")
     assert await bob.page.evaluate("document.querySelector('h1') === window.heading")
+
+
+@in_the_browser
+async def test_pages_on_redis_reach_the_clients_of_two_cable_processes(
+    sample: WsgiSample, redis_server: RedisServer, open_tab: OpenTab
+) -> None:
+    """Scaled out: two gunicorn sites, each pointing at its own runcable, all on one
+    Redis. A save in one site's worker publishes straight to Redis (no BROADCAST_URL)
+    and reaches the pages connected to the other cable process."""
+    pages_ports, cable_ports = (free_port(), free_port()), (free_port(), free_port())
+    origins = ",".join(f"http://127.0.0.1:{port}" for port in pages_ports)
+    common = {
+        "DJANGO_SETTINGS_MODULE": "sample_project.settings",
+        "SAMPLE_DB": str(sample.database),
+        "TURBO_CABLE_BACKEND": redis_server.url,
+        "TURBO_CABLE_ALLOWED_ORIGINS": origins,
+    }
+    with contextlib.ExitStack() as running:
+        for cable_port in cable_ports:
+            running.enter_context(live_server("runcable", env=common, port=cable_port))
+        sites = [
+            running.enter_context(
+                live_server(
+                    "gunicorn",
+                    env={**common, "TURBO_CABLE_CABLE_URL": f"ws://127.0.0.1:{cable}/cable"},
+                    app="sample_project.wsgi:application",
+                    port=pages,
+                )
+            )
+            for pages, cable in zip(pages_ports, cable_ports, strict=True)
+        ]
+        alice = await open_tab(sites[0].http_url + "/", wait_connected=1)
+        bob = await open_tab(sites[1].http_url + "/", wait_connected=1)
+        marker = await bob.page.locator("turbo-cable-stream").first.evaluate("e => e.outerHTML")
+        assert f'cable-url="ws://127.0.0.1:{cable_ports[1]}/cable"' in marker
+        assert 'offset="' in marker  # the WSGI worker read the stream's position in Redis
+        before = int(await bob.text("#counter-value"))
+        await alice.page.click("#increment")
+        await bob.wait_for_text("#counter-value", str(before + 1))
+        await bob.page.click("#increment")
+        await alice.wait_for_text("#counter-value", str(before + 2))

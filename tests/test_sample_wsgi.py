@@ -17,8 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import OpenTab, Tab
+from tests.browser_support import OpenTab
 from tests.redis_support import RedisServer
+from tests.sample_pages import (
+    counter_updates_in_the_other_window,
+    notes_refresh_other_pages_by_morphing,
+    scores_are_appended_replaced_and_removed,
+)
 from tests.servers import ROOT, free_port, live_server
 
 pytestmark = pytest.mark.browser
@@ -79,10 +84,6 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WsgiSample]:
         process.wait(15)
 
 
-async def two_tabs(open_tab: OpenTab, url: str) -> tuple[Tab, Tab]:
-    return await open_tab(url, wait_connected=1), await open_tab(url, wait_connected=1)
-
-
 def test_gunicorn_serves_the_pages_and_points_them_at_the_cable(sample: WsgiSample) -> None:
     status, headers, body = sample.get(sample.port, "/")
     assert status == 200
@@ -97,46 +98,19 @@ def test_gunicorn_serves_the_pages_and_points_them_at_the_cable(sample: WsgiSamp
 async def test_the_counter_updates_in_the_other_window(
     sample: WsgiSample, open_tab: OpenTab
 ) -> None:
-    alice, bob = await two_tabs(open_tab, sample.url + "/")
-    before = int(await bob.text("#counter-value"))
-    await alice.page.click("#increment")
-    await bob.wait_for_text("#counter-value", str(before + 1))
-    await alice.wait_for_text("#counter-value", str(before + 1))
-    await bob.page.click("#increment")
-    await alice.wait_for_text("#counter-value", str(before + 2))
+    await counter_updates_in_the_other_window(open_tab, sample.url)
 
 
 @in_the_browser
 async def test_scores_are_appended_replaced_and_removed_live(
     sample: WsgiSample, open_tab: OpenTab
 ) -> None:
-    alice, bob = await two_tabs(open_tab, sample.url + "/scores/")
-    await alice.page.fill("input[name=name]", "Barbara")
-    await alice.page.fill("input[name=points]", "7")
-    await alice.page.click("#add-score")
-    await bob.wait_for_text("#scores li", "Barbara: 7")
-
-    row = bob.page.locator("#scores li", has_text="Barbara")
-    score_id = await row.get_attribute("id")
-    assert score_id is not None
-    assert score_id.startswith("score_")
-    await alice.page.click(f"#{score_id} button.plus")
-    await bob.wait_for_text(f"#{score_id}", "Barbara: 8")
-
-    await bob.page.click(f"#{score_id} button.delete")
-    for tab in (alice, bob):
-        await tab.page.wait_for_selector(f"#{score_id}", state="detached")
+    await scores_are_appended_replaced_and_removed(open_tab, sample.url, "Barbara", 7)
 
 
 @in_the_browser
 async def test_notes_refresh_other_pages_by_morphing(sample: WsgiSample, open_tab: OpenTab) -> None:
-    alice, bob = await two_tabs(open_tab, sample.url + "/notes/")
-    assert "Turbo loaded" in await bob.text("nav")
-    await bob.page.evaluate("window.heading = document.querySelector('h1')")
-    await alice.page.fill("input[name=text]", "from a WSGI worker")
-    await alice.page.click("#add-note")
-    await bob.wait_for_text("#notes", "from a WSGI worker")
-    assert await bob.page.evaluate("document.querySelector('h1') === window.heading")
+    await notes_refresh_other_pages_by_morphing(open_tab, sample.url, "from a WSGI worker")
 
 
 @in_the_browser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -13,7 +14,7 @@ import redis
 
 from tests.redis_support import RedisServer
 from tests.servers import free_port
-from turbo_cable.backends import BackendUnavailable, relay_publisher
+from turbo_cable.backends import BackendUnavailable, get_backend, relay_publisher
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
 from turbo_cable.broadcast import broadcast_json
 from turbo_cable.checks import check_redis_backend
@@ -188,3 +189,25 @@ def test_an_empty_prefix_is_a_check_warning(configure: Callable[..., None]) -> N
     configure(BACKEND="redis://127.0.0.1:6379/0", REDIS_PREFIX="")
     [warning] = check_redis_backend()
     assert warning.id == "turbo_cable.W003"
+
+
+async def test_sync_code_on_the_cables_loop_queues_the_broadcast_and_logs_its_failure(
+    configure: Callable[..., None], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It cannot wait for its own loop: ``True`` means queued, and a failure is still
+    logged as on every other route."""
+    configure(BACKEND=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    backend = get_backend()
+    await backend.start()
+    try:
+        assert broadcast_json("queued", {"n": 1}) is True
+        for _ in range(100):
+            if "broadcast to stream 'queued' failed" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        expected = (
+            "broadcast to stream 'queued' failed: BackendUnavailable: Redis at redis://127.0.0.1:"
+        )
+        assert expected in caplog.text
+    finally:
+        await backend.stop()

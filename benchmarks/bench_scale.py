@@ -39,12 +39,27 @@ class TimeLimit(Exception):
     pass
 
 
-def _open_files(count: int) -> None:
-    """Soft and hard limit both raised (root may raise the hard one), inherited by children."""
-    wanted = count + 2_000
+def _sockets_allowed(open_files: int) -> int:
+    """The cable's default ``MAX_CONNECTIONS``: the limit less a tenth (at least 64)."""
+    return open_files - max(64, open_files // 10)
+
+
+def _open_files(count: int) -> int:
+    """Raise the open-file limit for ``count`` sockets, as far as allowed; the sockets it allows.
+
+    The hard limit goes up only with CAP_SYS_RESOURCE (root on a host, not in every
+    container); short of that the soft limit goes up to the hard one. Children inherit it.
+    """
+    wanted = count * 10 // 9 + 100
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < wanted:
+    if soft >= wanted:
+        return count
+    try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
+        return count
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return _sockets_allowed(hard)
 
 
 def _available_mib() -> int:
@@ -80,6 +95,15 @@ def start_runcable(connections: int, ping_interval: float, log: Any) -> subproce
     raise RuntimeError("runcable did not start in 60 s")
 
 
+def sockets_per_source(pid: int) -> dict[str, int]:
+    """The server's established sockets by the client's address: proof of the spread."""
+    counts: dict[str, int] = {}
+    for socket in psutil.Process(pid).net_connections(kind="tcp"):
+        if socket.status == psutil.CONN_ESTABLISHED and socket.raddr:
+            counts[socket.raddr.ip] = counts.get(socket.raddr.ip, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def wait_until_idle(sampler: Sampler, quiet_cpu: float = 0.05, timeout: float = 120) -> float:
     """Seconds until the server used under ``quiet_cpu`` s of CPU in one second."""
     started = time.monotonic()
@@ -95,7 +119,15 @@ def wait_until_idle(sampler: Sampler, quiet_cpu: float = 0.05, timeout: float = 
 
 def measure(options: argparse.Namespace, report: dict[str, Any]) -> None:
     ensure_load_generator()
-    _open_files(options.connections)
+    allowed = _open_files(options.connections)
+    if allowed < options.connections:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        report["limited_by"] = (
+            f"the hard open-file limit ({hard}) cannot be raised here (no CAP_SYS_RESOURCE): "
+            f"runcable holds {allowed} sockets at most (MAX_CONNECTIONS by default)"
+        )
+        print(report["limited_by"], file=sys.stderr, flush=True)
+        options.connections = allowed
     log = tempfile.NamedTemporaryFile(prefix="bench-scale-", suffix=".log", delete=False)  # noqa: SIM115
     report["server_log"] = log.name
     server = start_runcable(options.connections, options.ping_interval, log)
@@ -125,9 +157,10 @@ def measure(options: argparse.Namespace, report: dict[str, Any]) -> None:
                 flush=True,
             )
             if answer["failed"] == batch:
-                report["stopped"] = "a whole batch failed to connect"
+                report["stopped"] = "a whole batch failed to connect (see the server log)"
                 break
         report["connections"] = opened
+        report["sockets_per_source"] = sockets_per_source(server.pid)
         report["connect_seconds"] = time.monotonic() - started
         report["settle_seconds"] = wait_until_idle(sampler)
         report["held"] = loadgen.ask("hold", seconds=options.ping_interval * 1.5)
@@ -158,7 +191,9 @@ def measure(options: argparse.Namespace, report: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--connections", type=int, default=100_000)
-    parser.add_argument("--ping-interval", type=float, default=10.0, help="the cable's keep-alive")
+    parser.add_argument(
+        "--ping-interval", type=float, default=30.0, help="the cable's keep-alive (its default)"
+    )
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds for the whole run")
     parser.add_argument("--min-free-mib", type=int, default=4096, help="stop opening below this")
     options = parser.parse_args(argv)

@@ -7,6 +7,8 @@ at a glance. Drawn with matplotlib's Agg backend: no display needed.
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +32,12 @@ def _pair(
     axis: Any, names: list[str], rate: list[float], fanout: list[float], scale: Scale
 ) -> None:
     rows = range(len(names))
-    axis.barh([r - 0.2 for r in rows], rate, 0.4, color=RATE_COLOUR,
+    bars = axis.barh([r - 0.2 for r in rows], rate, 0.4, color=RATE_COLOUR,
               label=f"{scale.rate_subscribers} subs, {scale.rate_per_s} msg/s")  # fmt: skip
-    axis.barh([r + 0.2 for r in rows], fanout, 0.4, color=FANOUT_COLOUR,
+    axis.bar_label(bars, fmt="%.3g", fontsize=7, padding=2)
+    bars = axis.barh([r + 0.2 for r in rows], fanout, 0.4, color=FANOUT_COLOUR,
               label=f"{scale.fanout_subscribers} fan-out")  # fmt: skip
+    axis.bar_label(bars, fmt="%.3g", fontsize=7, padding=2)
     axis.set_yticks(list(rows), names)
 
 
@@ -44,17 +48,17 @@ def draw(results: list[dict[str, Any]], scale: Scale, title: str, path: Path) ->
 
     one_process = [r for r in results if "idle_rss" in r]
     middle = scale.idle[1]
-    memory.barh(
+    bars = memory.barh(
         [names.index(r["target"]) for r in one_process],
         [_kib_per_connection(r, middle) for r in one_process],
         color=MEMORY_COLOUR,
     )
-    for r in one_process:
-        memory.annotate(
-            f" idle {r['idle_rss'] / MIB:.0f} MiB",
-            (_kib_per_connection(r, middle), names.index(r["target"])),
-            va="center", fontsize=8,
-        )  # fmt: skip
+    memory.bar_label(
+        bars,
+        [f"{_kib_per_connection(r, middle):.1f} (idle {r['idle_rss'] / MIB:.0f} MiB)"
+         for r in one_process],
+        fontsize=7, padding=2,
+    )  # fmt: skip
     memory.set_yticks(range(len(names)), names)
     memory.set_title(f"KiB per idle subscribed connection at {middle:,}")
 
@@ -62,16 +66,17 @@ def draw(results: list[dict[str, Any]], scale: Scale, title: str, path: Path) ->
           [r["fanout"]["server_cpu_ms_per_1k"] for r in results], scale)  # fmt: skip
     cpu.set_xscale("log")
     cpu.set_title("server CPU ms per 1,000 deliveries (log)")
-    cpu.legend(fontsize=8, loc="lower right")
+    cpu.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=2)
 
     _pair(latency, names, [r["rate"]["p99_ms"] or 0 for r in results],
           [r["fanout"]["p99_ms"] or 0 for r in results], scale)  # fmt: skip
     latency.set_xscale("log")
     latency.set_title("p99 latency ms (log)")
 
-    throughput.barh(
+    bars = throughput.barh(
         range(len(names)), [r["fanout"]["deliveries_per_s"] for r in results], color=FANOUT_COLOUR
     )
+    throughput.bar_label(bars, fmt="{:,.0f}", fontsize=7, padding=2)
     throughput.set_yticks(range(len(names)), names)
     throughput.set_title(f"deliveries per second, {scale.fanout_subscribers:,} fan-out")
     throughput.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
@@ -80,6 +85,7 @@ def draw(results: list[dict[str, Any]], scale: Scale, title: str, path: Path) ->
         axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         axis.xaxis.set_minor_formatter(NullFormatter())
     for axis in axes.flat:
+        axis.margins(x=0.25)
         axis.invert_yaxis()
         axis.tick_params(labelsize=8)
         axis.grid(axis="x", alpha=0.3)
@@ -87,3 +93,20 @@ def draw(results: list[dict[str, Any]], scale: Scale, title: str, path: Path) ->
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     plt.close(figure)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m benchmarks.chart RESULTS.json OUT.png``: redraw a run's chart."""
+    document = json.loads(Path(argv[0]).read_text())
+    sizes = {k: tuple(v) if isinstance(v, list) else v for k, v in document["scale"].items()}
+    factor = sizes["fanout_subscribers"] / Scale().fanout_subscribers
+    title = (
+        f"django-turbo-cable benchmarks, {document['date'][:10]}, scale {factor:g} "
+        f"({document['machine'].split(',')[0]}, 2 shared cores)"
+    )
+    draw(document["results"], Scale(**sizes), title, Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

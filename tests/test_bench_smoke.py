@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
@@ -103,3 +104,23 @@ def test_two_workers_sharing_redis_both_hold_sockets_and_lose_no_broadcast(
     rendered = workers_table(worker_results, SMOKE)
     assert rendered.count("\n") == len(WORKER_TARGETS) + 1
     assert all(name in rendered for name in WORKER_TARGETS)
+
+
+def test_one_runcable_holds_sockets_from_every_source_address_and_reaches_them_all() -> None:
+    """``benchmarks.bench_scale`` run small: the spread, the keep-alive and the broadcast."""
+    from benchmarks.bench_scale import SOURCES, measure
+
+    report: dict[str, Any] = {}
+    options = argparse.Namespace(connections=80, ping_interval=0.5, min_free_mib=0)
+    measure(options, report)
+    assert report["connections"] == 80
+    assert "stopped" not in report and "failed_connects" not in report
+    assert report["sockets_per_source"] == {source: 10 for source in SOURCES}
+    assert report["held"]["open"] == 80
+    assert report["held"]["dropped"] == 0
+    assert report["held"]["pings"] >= 80
+    broadcast = report["broadcast"]
+    assert broadcast["received"] == broadcast["expected"] == 80
+    assert broadcast["lost"] == 0
+    assert report["broadcast_cpu_s"] >= 0
+    assert report["rss_mib"] > report["idle_rss_mib"] > 5

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import MIB, Scale, ensure_load_generator, run_target
-from benchmarks.targets import DEFAULT_TARGETS, ROOT, TARGETS, WORKER_TARGETS
+from benchmarks.targets import DEFAULT_TARGETS, ROOT, SERVER_TARGETS, TARGETS, WORKER_TARGETS
 
 RESULTS = ROOT / "benchmarks" / "results"
 FLOOR = "floor-websockets"
@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--targets",
         default=",".join((*DEFAULT_TARGETS, *WORKER_TARGETS)),
-        help=f"any of {', '.join(TARGETS)}",
+        help=f"any of {', '.join(TARGETS)}; 'servers' stands for runcable's server "
+        f"candidates and floors ({', '.join(SERVER_TARGETS)})",
     )
     parser.add_argument(
         "--chart-copy",
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     # Stopped from outside: still stop the servers and generators started so far.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = [name.strip() for name in options.targets.split(",") if name.strip()]
+    names = [n for name in names for n in (SERVER_TARGETS if name == "servers" else (name,))]
     unknown = [name for name in names if name not in TARGETS]
     if unknown:
         parser.error(f"unknown targets: {', '.join(unknown)}")

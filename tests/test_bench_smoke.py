@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -72,8 +73,10 @@ def test_figures_are_measured_and_plausible(results: list[dict[str, Any]]) -> No
             run_ = r[scenario]
             assert 0 <= run_["p50_ms"] <= run_["p99_ms"] <= run_["max_ms"] < 10_000
             assert run_["deliveries_per_s"] > 0
-            assert run_["server_cpu_s"] > 0  # delivering costs the server something
-            assert run_["client_cpu_share"] > 0
+            # psutil reads the server's CPU in 10 ms ticks, which a smoke fan-out may not
+            # reach; what it reads must still fit in the wall time on this machine's cores.
+            assert 0 <= run_["server_cpu_share"] <= (os.cpu_count() or 1), r["target"]
+            assert run_["client_cpu_share"] > 0  # Node reports its own CPU in microseconds
 
 
 @pytest.fixture(scope="module")

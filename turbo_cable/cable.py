@@ -128,6 +128,8 @@ class Connection:
                 len(queue),
                 self._queued_chars,
             )
+            if self._backend.stats is not None:
+                self._backend.stats.dropped_slow += 1
             self.close(protocol.POLICY_VIOLATION, "slow consumer", flush=False)
         else:
             queue.append(event)
@@ -310,6 +312,8 @@ class Connection:
             client_warnings.warning(
                 self.peer, "rejected subscription from %s to %.80r: %s", self.peer, wire, reason
             )
+            if self._backend.stats is not None:
+                self._backend.stats.reject(reason or "rejected")
             self.send_text(protocol.encode_reject(wire, reason or "rejected"))
             return
         logger.debug("%s subscribes to %r since %s", self.peer, stream, since)

@@ -28,6 +28,7 @@ class CableSettings:
     CABLE_PATH: str = "/cable"
     BROADCAST_PATH: str = "/_broadcast"
     HEALTH_PATH: str = "/_health"
+    METRICS_PATH: str | None = "/_metrics"
     BROADCAST_URL: str | None = None
     BROADCAST_TOKEN: str | None = None
     BROADCAST_TIMEOUT: float = 2.0
@@ -139,6 +140,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "CABLE_PATH": (_is_path, "a URL path starting with '/'"),
     "BROADCAST_PATH": (_is_path, "a URL path starting with '/'"),
     "HEALTH_PATH": (_is_path, "a URL path starting with '/'"),
+    "METRICS_PATH": (lambda v: v is None or _is_path(v), "None or a URL path starting with '/'"),
     "BROADCAST_URL": (_is_http_url, "None or an http(s):// URL"),
     "BROADCAST_TOKEN": (_optional_str, "None or a non-empty string"),
     "BROADCAST_TIMEOUT": (_positive_number, "a number of seconds > 0"),
@@ -204,11 +206,28 @@ def validate(raw: Any) -> list[str]:
                 "unsigned names cannot expire or be bound to a session."
             )
     paths = [merged[key] for key in ("CABLE_PATH", "BROADCAST_PATH", "HEALTH_PATH")]
+    paths += [merged["METRICS_PATH"]] if merged["METRICS_PATH"] is not None else []
     if len(set(paths)) < len(paths):
         problems.append(
-            "TURBO_CABLE['CABLE_PATH'], ['BROADCAST_PATH'] and ['HEALTH_PATH'] must differ."
+            "TURBO_CABLE['CABLE_PATH'], ['BROADCAST_PATH'], ['HEALTH_PATH'] and "
+            "['METRICS_PATH'] must differ."
         )
     return problems
+
+
+def metrics_enabled(settings: CableSettings) -> bool:
+    """Whether the cable counts for ``METRICS_PATH``: it is set and ``prometheus-client``
+    (the ``metrics`` extra) is installed; otherwise counting costs nothing at all."""
+    return settings.METRICS_PATH is not None and prometheus_installed()
+
+
+@functools.cache
+def prometheus_installed() -> bool:
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def raw_settings() -> Any:

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any, Protocol
 
-from turbo_cable.conf import CableSettings
+from turbo_cable.conf import CableSettings, metrics_enabled
 from turbo_cable.history import MemoryHistory, Position
 from turbo_cable.hub import Hub
 from turbo_cable.protocol import (
@@ -24,6 +24,7 @@ from turbo_cable.protocol import (
     encode_resync,
     encode_subscribed,
 )
+from turbo_cable.stats import CableStats
 
 logger = logging.getLogger("turbo_cable")
 
@@ -64,7 +65,8 @@ class Backend:
 
     def __init__(self, settings: CableSettings) -> None:
         self.settings = settings
-        self.hub = Hub()
+        self.stats: CableStats | None = CableStats() if metrics_enabled(settings) else None
+        self.hub = Hub(self.stats)
         # Positions and replay; None for backends that keep no history.
         self.history: MemoryHistory | None = None
         self.connections: set[CableConnection] = set()
@@ -97,6 +99,10 @@ class Backend:
         """Why this process cannot serve the cable now, for the health endpoint; None
         when it can."""
         return "shutting down" if self.stopping else None
+
+    def relay_connected(self) -> bool | None:
+        """Whether the link to the relaying service is up; None without one (memory)."""
+        return None
 
     def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):
@@ -182,8 +188,8 @@ class Backend:
         missed = self.history.since(stream, since) if since is not None else []
         self._answer(connection, stream, wire, now, since, missed)
 
-    @staticmethod
     def _answer(
+        self,
         connection: CableConnection,
         stream: str,
         wire: str,
@@ -202,7 +208,11 @@ class Backend:
         if missed is None:
             logger.info("cannot replay %r from %s for %r", stream, since, connection)
             connection.deliver(_text(encode_resync(wire, now.epoch, now.offset)))
+            if self.stats is not None:
+                self.stats.resyncs += 1
             return
+        if self.stats is not None:
+            self.stats.replayed += len(missed)
         for offset, data in missed:
             connection.deliver(_text(encode_message(wire, data, epoch=now.epoch, offset=offset)))
 

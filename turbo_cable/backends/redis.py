@@ -99,6 +99,7 @@ class RedisBackend(Backend):
         self._sync_client: redis.Redis | None = None
         self._sync_client_lock = threading.Lock()
         self._subscriber: Subscriber | None = None
+        self._ever_connected = False
         self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
         self.catch_up = CatchUp(self.hub, self._read_since, self._caught_up)
         self._keeping: asyncio.Task[None] | None = None
@@ -122,7 +123,7 @@ class RedisBackend(Backend):
             retry=AsyncRetry(NoBackoff(), 0),
         )
         self._subscriber = Subscriber(
-            pool, self.hub, self.channel, self.heard, self.catch_up.reconnected, self.location
+            pool, self.hub, self.channel, self.heard, self._subscriber_connected, self.location
         )
         self._subscriber.start()
         self._keeping = asyncio.get_running_loop().create_task(self._keep_listened_history())
@@ -147,6 +148,15 @@ class RedisBackend(Backend):
             if self._sync_client is not None:
                 self._sync_client.close()
                 self._sync_client = None
+
+    def _subscriber_connected(self) -> None:
+        if self.stats is not None and self._ever_connected:
+            self.stats.redis_reconnects += 1
+        self._ever_connected = True
+        self.catch_up.reconnected()
+
+    def relay_connected(self) -> bool:
+        return self._subscriber is not None and self._subscriber.connected
 
     def unready_reason(self) -> str | None:
         reason = super().unready_reason()

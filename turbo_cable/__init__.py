@@ -23,6 +23,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "turbo_cable.middleware": ("TurboCableMiddleware",),
     "turbo_cable.models": ("Broadcastable",),
+    "turbo_cable.presence_board": ("Presence", "presence"),
     "turbo_cable.refreshes": ("collecting_refreshes", "acollecting_refreshes"),
     "turbo_cable.rendering": ("dom_id",),
     "turbo_cable.streams": ("signed_stream_name", "stream_name"),

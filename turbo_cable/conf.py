@@ -52,6 +52,10 @@ class CableSettings:
     HISTORY_SIZE: int = 100
     HISTORY_TTL: float = 300.0
     EXIT_SIGNAL_HANDLERS: bool = False
+    IDENTIFY: str | None = None
+    PRESENCE_INTERVAL: float = 1.0
+    PRESENCE_TTL: float = 15.0
+    PRESENCE_TEMPLATE: str = "turbo_cable/presence.html"
 
     @property
     def broadcast_url(self) -> str:
@@ -170,6 +174,16 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "HISTORY_TTL": (_positive_number, "a number of seconds > 0"),
     "EXIT_SIGNAL_HANDLERS": (lambda v: isinstance(v, bool), "True or False"),
+    "IDENTIFY": (
+        lambda v: v is None or (isinstance(v, str) and "." in v.strip(".")),
+        "None or the dotted path of an async callable",
+    ),
+    "PRESENCE_INTERVAL": (_positive_number, "a number of seconds > 0"),
+    "PRESENCE_TTL": (
+        lambda v: _positive_number(v) and v >= 1,
+        "a number of seconds >= 1",
+    ),
+    "PRESENCE_TEMPLATE": (lambda v: isinstance(v, str) and v != "", "a template name"),
 }
 
 DEFAULTS: Mapping[str, Any] = {

@@ -11,7 +11,7 @@ import asyncio
 import collections
 import logging
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from turbo_cable.conf import CableSettings, metrics_enabled
 from turbo_cable.history import MemoryHistory, Position
@@ -25,6 +25,9 @@ from turbo_cable.protocol import (
     encode_subscribed,
 )
 from turbo_cable.stats import CableStats
+
+if TYPE_CHECKING:
+    from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
 
@@ -75,6 +78,7 @@ class Backend:
         self.stopping = False
         self._unlistening: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self._presence: PresenceBoard | None = None  # made when a page first asks for it
 
     # -- lifecycle --------------------------------------------------------------
     async def start(self) -> None:
@@ -85,6 +89,8 @@ class Backend:
 
     async def stop(self) -> None:
         self.going_away()
+        if self._presence is not None:
+            self._presence.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
@@ -99,6 +105,21 @@ class Backend:
         """Why this process cannot serve the cable now, for the health endpoint; None
         when it can."""
         return "shutting down" if self.stopping else None
+
+    @property
+    def presence(self) -> PresenceBoard:
+        """Who is on which stream, for pages that asked (see :mod:`turbo_cable.presence_board`)."""
+        if self._presence is None:
+            from turbo_cable.presence_board import PresenceBoard
+
+            self._presence = PresenceBoard(self)
+        return self._presence
+
+    def presence_store(self, board: PresenceBoard) -> PresenceStore:
+        """Where presence is kept: this process, for the memory backend."""
+        from turbo_cable.presence_board import LocalPresenceStore
+
+        return LocalPresenceStore(board)
 
     def relay_connected(self) -> bool | None:
         """Whether the link to the relaying service is up; None without one (memory)."""
@@ -155,6 +176,8 @@ class Backend:
                 self.connections_per_client[connection.client] = left
             else:
                 del self.connections_per_client[connection.client]
+        if self._presence is not None:
+            self._presence.leave_all(connection)
         for wire, stream in connection.subscriptions.items():
             if self.hub.discard(stream, wire, connection):
                 self._last_listener_left(stream)
@@ -218,6 +241,8 @@ class Backend:
 
     async def unsubscribe(self, connection: CableConnection, wire: str) -> None:
         stream = connection.subscriptions.pop(wire, None)
+        if stream is not None and self._presence is not None:
+            self._presence.leave(stream, connection)
         if stream is not None and self.hub.discard(stream, wire, connection):
             self._last_listener_left(stream)
             await self._unlisten(stream)

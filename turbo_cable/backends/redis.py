@@ -42,9 +42,11 @@ from redis.retry import Retry
 from turbo_cable.backends.base import Backend, BackendUnavailable, CableConnection
 from turbo_cable.backends.redis_catchup import CatchUp
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
+from turbo_cable.backends.redis_presence import NOTICE_START, RedisPresenceStore, noticed_stream
 from turbo_cable.backends.redis_subscriber import Subscriber
 from turbo_cable.conf import CableSettings
 from turbo_cable.history import Position
+from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
 
@@ -155,6 +157,9 @@ class RedisBackend(Backend):
         self._ever_connected = True
         self.catch_up.reconnected()
 
+    def presence_store(self, board: PresenceBoard) -> PresenceStore:
+        return RedisPresenceStore(self, board)
+
     def relay_connected(self) -> bool:
         return self._subscriber is not None and self._subscriber.connected
 
@@ -178,6 +183,11 @@ class RedisBackend(Backend):
 
     def heard(self, message: bytes) -> None:
         """A message arrived on one of our channels: hand it to the local hub."""
+        if message.startswith(NOTICE_START):
+            stream = noticed_stream(message)
+            if stream is not None:
+                self.presence.changed(stream)
+                return
         try:
             stream, data, position = decode_envelope(message)
         except ValueError as exc:
@@ -385,6 +395,12 @@ class RedisBackend(Backend):
             if self._blocking_run is None or self._blocking_run.client is not client:
                 self._blocking_run = Scripts.on(client)
             return self._blocking_run
+
+    def async_client(self) -> redis.asyncio.Redis:
+        return self._async_client()
+
+    def blocking_client(self) -> redis.Redis:
+        return self._blocking_client()
 
     def _async_client(self) -> redis.asyncio.Redis:
         if self._client is None:

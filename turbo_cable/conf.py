@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -237,11 +238,8 @@ def metrics_enabled(settings: CableSettings) -> bool:
 
 @functools.cache
 def prometheus_installed() -> bool:
-    try:
-        import prometheus_client  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Found, not imported: the cable process imports it only when first scraped."""
+    return importlib.util.find_spec("prometheus_client") is not None
 
 
 def raw_settings() -> Any:

@@ -16,12 +16,12 @@ import functools
 import importlib
 import logging
 from collections.abc import Awaitable, Callable
-from http.cookies import SimpleCookie
 from typing import Any
 
 from django.utils.module_loading import import_string
 
-from turbo_cable.conf import get_settings, session_cookie_name
+from turbo_cable.conf import get_settings
+from turbo_cable.streams import session_key_from_cookies
 
 logger = logging.getLogger("turbo_cable")
 
@@ -55,16 +55,10 @@ class _HandshakeRequest:
     session: Any
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
+def _cookie_header(scope: Scope) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == b"cookie":
-            cookie: SimpleCookie = SimpleCookie()
-            try:
-                cookie.load(bytes(value).decode("latin-1"))
-            except Exception:  # a malformed cookie header: no session
-                return None
-            morsel = cookie.get(name)
-            return morsel.value if morsel is not None else None
+            return bytes(value).decode("latin-1")
     return None
 
 
@@ -74,7 +68,7 @@ async def session_user(scope: Scope) -> Identity | None:
 
     if not {"django.contrib.auth", "django.contrib.sessions"} <= set(settings.INSTALLED_APPS):
         return None
-    session_key = _cookie(scope, session_cookie_name())
+    session_key = session_key_from_cookies(_cookie_header(scope))
     if not session_key:
         return None
     from django.contrib.auth import aget_user

@@ -138,10 +138,13 @@ async def serve_metrics(scope: Scope, send: Any, backend: Backend, settings: Cab
         logger.warning("refused metrics request from %s: %s", scope.get("client"), refused.reason)
         await respond_json(send, refused.status, {"error": refused.reason})
         return
-    if backend.stats is None or not prometheus_installed():
+    try:
+        if backend.stats is None or not prometheus_installed():
+            raise ImportError("prometheus_client")
+        body = exposition(backend, backend.stats)
+    except ImportError:
         await respond_json(send, 501, {"error": INSTALL_HINT})
         return
-    body = exposition(backend, backend.stats)
     headers = [
         (b"content-type", b"text/plain; version=0.0.4; charset=utf-8"),
         (b"content-length", str(len(body)).encode()),

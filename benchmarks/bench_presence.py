@@ -86,7 +86,9 @@ async def churn(server: LiveServer, rate: int, seconds: float, seen: bool) -> di
     after_metrics = scrape(server)
     for visitor in visitors:
         await visitor.close()
-    deliveries = value(after_metrics, "deliveries_total") - value(before_metrics, "deliveries_total")
+    deliveries = value(after_metrics, "deliveries_total") - value(
+        before_metrics, "deliveries_total"
+    )
     return {
         "seconds": elapsed,
         "joins_per_s": ticks / elapsed,

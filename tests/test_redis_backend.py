@@ -14,8 +14,7 @@ import redis
 from tests.redis_support import RedisServer
 from tests.servers import free_port
 from turbo_cable.backends import BackendUnavailable, relay_publisher
-from turbo_cable.backends.redis import encode_broadcast
-from turbo_cable.backends.redis_history import decode_envelope
+from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
 from turbo_cable.checks import check_redis_backend
 
 pytestmark = pytest.mark.redis
@@ -112,9 +111,21 @@ def test_the_memory_backend_has_no_relay_publisher(configure: Callable[..., None
 @pytest.mark.parametrize(
     "stream", ["plain", "漢字 🚀", "lone \ud800 surrogate", "x" * 10_000, "*?[glob]"]
 )
-def test_any_stream_name_survives_the_trip_through_redis(stream: str) -> None:
+def test_any_stream_name_survives_the_trip_through_redis(
+    stream: str, redis_server: RedisServer, listener: redis.client.PubSub
+) -> None:
+    """Through the real publish script: what it writes is what every process decodes."""
     data = {"html": "<p>é</p>", "n": [1, None]}
-    assert decode_envelope(encode_broadcast(stream, data)) == (stream, data, None)
+    history = RedisHistory(b"trip:", size=10, ttl=60)
+    with redis_server.client() as client:
+        keys, args = history.keys(stream), history.publish_args(stream, data, b"trip:channel")
+        Scripts.on(client).publish(keys, args)
+    message = listener.get_message(timeout=5)
+    assert message is not None
+    received_stream, received_data, position = decode_envelope(message["data"])
+    assert (received_stream, received_data) == (stream, data)
+    assert position is not None
+    assert position.offset == 1
 
 
 @pytest.mark.parametrize(

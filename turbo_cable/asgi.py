@@ -15,6 +15,7 @@ from typing import Any
 from django.core.asgi import get_asgi_application as get_django_asgi_application
 from django.core.handlers.asgi import ASGIHandler
 
+from turbo_cable.asgi_types import Scope
 from turbo_cable.backends import get_backend
 from turbo_cable.cable import serve_cable
 from turbo_cable.conf import get_settings
@@ -27,8 +28,6 @@ from turbo_cable.shutdown import install_exit_signal_handlers
 __all__ = ["CableMiddleware", "get_asgi_application"]
 
 logger = logging.getLogger("turbo_cable")
-
-Scope = dict[str, Any]
 
 
 def _app_path(scope: Scope) -> str:

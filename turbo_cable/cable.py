@@ -14,21 +14,22 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from turbo_cable import protocol
+from turbo_cable.asgi_types import Event, Scope
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
 from turbo_cable.identity import Identity, identify
+from turbo_cable.inline_send import send_inline
 from turbo_cable.origins import origin_allowed, site_origins
 from turbo_cable.streams import RejectedStreamName, plain_stream_name, session_key_from_cookies
 from turbo_cable.warning_limit import client_warnings
 
 logger = logging.getLogger("turbo_cable")
 
-Scope = dict[str, Any]
-Event = dict[str, Any]
 
 CLOSE_TIMEOUT = 5.0
 MAX_TARGET_LENGTH = 200  # characters of the element id a page wants presence rendered in
@@ -146,21 +147,20 @@ class Connection:
 
     def _send_now(self, event: Event) -> None:
         """Run the server's ``send`` inline; if it has to wait, a writer task finishes it."""
-        sending = self._send(event)
         try:
-            waiting_on = sending.send(None)
-        except StopIteration:
-            return
+            unfinished = send_inline(self._send, event)
         except Exception as exc:
             self._lost(exc)
             return
+        if unfinished is None:
+            return
         self._queue = collections.deque()
-        self._writer = asyncio.get_running_loop().create_task(self._write(sending, waiting_on))
+        self._writer = asyncio.get_running_loop().create_task(self._write(unfinished))
 
-    async def _write(self, sending: Any, waiting_on: Any) -> None:
+    async def _write(self, unfinished: Coroutine[Any, Any, None]) -> None:
         """Finish the send that had to wait, then the frames queued behind it."""
         try:
-            await _resume(sending, waiting_on)
+            await unfinished
             await self._drain()
         except asyncio.CancelledError:
             raise
@@ -345,26 +345,6 @@ class Connection:
         logger.debug("%s subscribes to %r since %s", self.peer, stream, since)
         await self._backend.subscribe(self, stream, wire, since)
         return stream
-
-
-async def _resume(sending: Any, waiting_on: Any) -> None:
-    """Drive a coroutine that was started by hand and suspended on ``waiting_on``."""
-    while True:
-        try:
-            if waiting_on is None:  # a bare yield, as in ``asyncio.sleep(0)``
-                await asyncio.sleep(0)
-            else:
-                waiting_on._asyncio_future_blocking = False  # taken over, as a Task does
-                await waiting_on
-        except asyncio.CancelledError:
-            sending.close()  # runs its cleanup, e.g. leaving the event it waited on
-            raise
-        except Exception:
-            pass  # the coroutine reads the future's exception itself when resumed
-        try:
-            waiting_on = sending.send(None)
-        except StopIteration:
-            return
 
 
 async def serve_cable(

@@ -16,14 +16,13 @@ import json
 import logging
 from typing import Any
 
+from turbo_cable.asgi_types import Scope
 from turbo_cable.backends import Backend, BackendUnavailable
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.origins import host_allowed, request_headers
 from turbo_cable.protocol import InvalidJSON, decode_json
 
 logger = logging.getLogger("turbo_cable")
-
-Scope = dict[str, Any]
 
 
 class BadBroadcast(Exception):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from turbo_cable.asgi_types import Scope
 from turbo_cable.backends import Backend
 from turbo_cable.endpoint import respond_json
-
-Scope = dict[str, Any]
 
 
 async def serve_health(scope: Scope, send: Any, backend: Backend) -> None:

@@ -20,12 +20,11 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
+from turbo_cable.asgi_types import Scope
 from turbo_cable.conf import get_settings
 from turbo_cable.streams import session_key_from_cookies
 
 logger = logging.getLogger("turbo_cable")
-
-Scope = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

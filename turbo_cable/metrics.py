@@ -14,14 +14,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from turbo_cable.asgi_types import Scope
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, prometheus_installed
 from turbo_cable.endpoint import BadBroadcast, authorize, respond_json
 from turbo_cable.stats import FAN_OUT_BUCKETS, CableStats
 
 logger = logging.getLogger("turbo_cable")
-
-Scope = dict[str, Any]
 
 BUSIEST_STREAMS = 10  # streams given a subscriber gauge of their own: bounded cardinality
 INSTALL_HINT = "metrics need prometheus-client: pip install 'django-turbo-cable[metrics]'"

@@ -20,8 +20,7 @@ from typing import Any
 
 from django.db.models import Model
 
-from turbo_cable import declarations
-from turbo_cable.refreshes import current_request_id, schedule_refresh
+from turbo_cable import declarations, streams_channel
 from turbo_cable.rendering import (
     Rendering,
     StreamAction,
@@ -181,7 +180,7 @@ class Broadcastable:
         """A refresh now, tagged with the current Turbo request id."""
         if broadcasts_suppressed(self._model()):
             return False
-        return deliver(_refresh(stream_name(*streamables), attributes))
+        return streams_channel.broadcast_refresh_to(*streamables, **(attributes or {}))
 
     def broadcast_refresh(self, *, attributes: Attributes = None) -> bool:
         return self.broadcast_refresh_to(self, attributes=attributes)
@@ -190,8 +189,7 @@ class Broadcastable:
         """A refresh sent once per stream and request id, when the request or task ends."""
         if broadcasts_suppressed(self._model()):
             return
-        action = _refresh(stream_name(*streamables), attributes)
-        schedule_refresh(action.stream, action.to_html(), lambda: deliver_later(action, None))
+        streams_channel.broadcast_refresh_later_to(*streamables, **(attributes or {}))
 
     def broadcast_refresh_later(self, *, attributes: Attributes = None) -> None:
         self.broadcast_refresh_later_to(self, attributes=attributes)
@@ -284,14 +282,6 @@ class Broadcastable:
             deliver_later(stream_action, instance)
             return True
         return deliver(stream_action)
-
-
-def _refresh(stream: str, attributes: Attributes) -> StreamAction:
-    merged = dict(attributes or {})
-    request_id = current_request_id()
-    if request_id:
-        merged.setdefault("request-id", request_id)
-    return StreamAction(stream=stream, action="refresh", attributes=merged)
 
 
 declarations.connect(Broadcastable)

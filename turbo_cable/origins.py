@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Collection, Iterable
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
 
+from turbo_cable.asgi_types import Scope
 from turbo_cable.conf import OriginPolicy
 
-Scope = dict[str, Any]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

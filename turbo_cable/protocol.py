@@ -29,7 +29,9 @@ NORMAL: Final = 1000
 TRY_AGAIN_LATER: Final = 1013
 
 CLIENT_TYPES: Final = frozenset({"subscribe", "unsubscribe", "pong"})
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Compact, and UTF-8 as it is: every JSON the cable writes (frames, Redis messages).
+encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = encode_json
 
 PING: Final = _encode({"type": "ping"})
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -36,14 +35,13 @@ import redis.connection
 from redis.asyncio.connection import ConnectionPool
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from turbo_cable.backends.base import Backend, BackendUnavailable, CableConnection
 from turbo_cable.backends.redis_catchup import CatchUp
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
 from turbo_cable.backends.redis_presence import NOTICE_START, RedisPresenceStore, noticed_stream
-from turbo_cable.backends.redis_subscriber import Subscriber
+from turbo_cable.backends.redis_subscriber import REDIS_ERRORS, Subscriber
 from turbo_cable.conf import CableSettings
 from turbo_cable.history import Position
 from turbo_cable.presence_board import PresenceBoard, PresenceStore
@@ -54,8 +52,6 @@ PUBLISH_TIMEOUT = 1.0  # seconds to connect to Redis and have a publish answered
 REFRESH_BATCH = 500  # streams per pipeline when pushing back history expiry
 POSITION_PAUSE = 2.0  # seconds positions are not asked for after Redis failed to give one
 RESP = 2  # every Redis speaks it, and pub/sub messages arrive as plain replies
-REDIS_ERRORS = (RedisError, OSError, TimeoutError)
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def redis_location(url: str) -> str:
@@ -78,13 +74,6 @@ def redis_url_problem(url: str) -> str | None:
     if database and not database.isdigit():
         return f"the database {database!r} is not a number"
     return None
-
-
-def encode_broadcast(stream: str, data: Any, position: Position | None = None) -> bytes:
-    """The message published for a broadcast, as the publish script writes it
-    (lone surrogates survive the trip)."""
-    where = position.as_dict() if position is not None else {}
-    return _encode({"stream": stream, **where, "data": data}).encode("utf-8", "surrogatepass")
 
 
 class RedisBackend(Backend):

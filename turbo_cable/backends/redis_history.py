@@ -23,8 +23,7 @@ import secrets
 from typing import Any, NamedTuple
 
 from turbo_cable.history import Position
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+from turbo_cable.protocol import encode_json
 
 # KEYS: position, log. ARGV: new epoch, size, ttl (ms), channel, stream JSON, data JSON.
 PUBLISH_SCRIPT = """
@@ -102,7 +101,7 @@ class RedisHistory:
         return [base + b"position", base + b"log"]
 
     def publish_args(self, stream: str, data: Any, channel: bytes) -> list[bytes | int | str]:
-        stream_json, data_json = _utf8(_encode(stream)), _utf8(_encode(data))
+        stream_json, data_json = _utf8(encode_json(stream)), _utf8(encode_json(data))
         return [_new_epoch(), self.size, self.ttl_ms, channel, stream_json, data_json]
 
     def read_args(self, since: Position | None) -> list[bytes | int | str]:

@@ -20,8 +20,10 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from turbo_cable.backends.redis_subscriber import REDIS_ERRORS
 from turbo_cable.identity import Identity
 from turbo_cable.presence_board import Presence, PresenceBoard, summarize
+from turbo_cable.protocol import encode_json
 
 if TYPE_CHECKING:
     from turbo_cable.backends.redis import RedisBackend
@@ -29,12 +31,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("turbo_cable")
 
 NOTICE_START = b'{"presence":'
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def notice(stream: str) -> bytes:
     """What is published on a stream's channel when its presence changed."""
-    return _encode({"presence": stream}).encode("utf-8", "surrogatepass")
+    return encode_json({"presence": stream}).encode("utf-8", "surrogatepass")
 
 
 def noticed_stream(message: bytes) -> str | None:
@@ -77,7 +78,7 @@ class RedisPresenceStore:
         fields: dict[str, Any] = {"c": f"{self.process}:{id(connection):x}"}
         if identity is not None:
             fields.update(i=identity.id, n=identity.name)
-        return _encode(fields).encode("utf-8", "surrogatepass")
+        return encode_json(fields).encode("utf-8", "surrogatepass")
 
     def _expiry(self) -> float:
         return (time.time() + self.ttl) * 1000
@@ -116,7 +117,7 @@ class RedisPresenceStore:
                     pipe.zrem(key, remove)
                 pipe.publish(self.backend.channel(stream), notice(stream))
                 await pipe.execute()
-        except Exception as exc:
+        except REDIS_ERRORS as exc:
             logger.warning("could not store the presence of %.80r in Redis: %r", stream, exc)
 
     # -- reads -------------------------------------------------------------------------

@@ -4,7 +4,8 @@ A uvicorn server (the test project, memory backend, or Redis with ``--redis``)
 holds SUBSCRIBERS sockets on one stream, all asking to be seen. Then for SECONDS,
 every 1/RATE s one visitor joins and the oldest one leaves (RATE joins and RATE
 leaves per second). Measured: presence updates each subscriber received (the most
-in any one second, and per second on average), deliveries per second (from
+in any one second, the closest two as received, and per second on average),
+deliveries per second (from
 ``/_metrics``) and the server's CPU. The same churn runs again with visitors that
 do not ask to be seen, so the difference is what presence costs.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -114,12 +116,14 @@ async def run(subscribers: int, rate: int, seconds: float, backend: str | None) 
             start, end = result["window_start"], result["window_end"]
             during = [[t for t in w.updates if start <= t <= end] for w in watchers]
             most = max(most_in_one_second(times) for times in during)
+            gaps = [b - a for times in during for a, b in itertools.pairwise(times)]
+            closest = f"{min(gaps):.3f}s" if gaps else "-"
             average = sum(len(times) for times in during) / len(during) / result["seconds"]
             label = "presence on " if seen else "presence off"
             print(
                 f"{label}: {subscribers} subscribers, {result['joins_per_s']:.1f} joins + "
                 f"leaves/s for {result['seconds']:.1f}s: updates per subscriber "
-                f"{average:.2f}/s (most in any 1 s: {most}), "
+                f"{average:.2f}/s (most in any 1 s: {most}, closest two: {closest} apart), "
                 f"{result['deliveries_per_s']:,.0f} deliveries/s, "
                 f"server CPU {result['server_cpu_percent']:.1f}%"
             )

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.cable_client import CableClient
 from tests.redis_support import RedisServer, eventually
 from tests.servers import SERVERS, LiveServer, live_server
+from tests.test_cable_slow_consumer import stalled_reader
 from turbo_cable.streams import signed_stream_name
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -143,3 +144,40 @@ async def test_with_redis_its_link_and_reconnections_are_shown(redis_server: Red
                 )
 
             assert await eventually(lambda: reconnected(), timeout=15)
+
+
+async def test_replays_resyncs_and_dropped_slow_sockets_are_counted() -> None:
+    with live_server("uvicorn", settings={"SEND_QUEUE_SIZE": 4, "HISTORY_SIZE": 5}) as server:
+        wire = signed_stream_name("metrics:missed")
+        async with await CableClient.connect(server.cable_url) as client:
+            subscribed = await client.subscribe(wire)
+        position = {"epoch": subscribed["epoch"], "offset": subscribed["offset"]}
+        for n in range(3):
+            await asyncio.to_thread(server.broadcast, "metrics:missed", n)
+        async with await CableClient.connect(server.cable_url) as client:
+            await client.send({"type": "subscribe", "stream": wire, **position})
+            frames = [await client.receive() for _ in range(4)]
+            assert [frame["type"] for frame in frames] == ["subscribed", *["message"] * 3]
+        for n in range(6):  # more than the window of 5 holds
+            await asyncio.to_thread(server.broadcast, "metrics:missed", n)
+        async with await CableClient.connect(server.cable_url) as client:
+            await client.send({"type": "subscribe", "stream": wire, **position})
+            assert [(await client.receive())["type"] for _ in range(2)] == ["subscribed", "resync"]
+        flood = signed_stream_name("metrics:flood")
+        stalled = await asyncio.to_thread(stalled_reader, server, flood)
+        try:
+            dropped = 0.0
+            for _ in range(40):
+                await asyncio.to_thread(server.broadcast, "metrics:flood", "x" * 256 * 1024)
+                dropped = value(
+                    await asyncio.to_thread(scrape, server), "dropped_slow_connections_total"
+                )
+                if dropped:
+                    break
+        finally:
+            stalled.close()
+        samples = await asyncio.to_thread(scrape, server)
+    assert value(samples, "replayed_messages_total") == 3
+    assert value(samples, "resyncs_total") == 1
+    assert dropped == 1
+    assert "dropping slow connection" in server.output()

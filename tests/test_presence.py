@@ -192,3 +192,14 @@ def test_presence_settings_are_validated() -> None:
     assert validate({"PRESENCE_TTL": 0.5})[0].startswith("TURBO_CABLE['PRESENCE_TTL'] must be")
     assert validate({"PRESENCE_INTERVAL": 0})[0].startswith("TURBO_CABLE['PRESENCE_INTERVAL']")
     assert validate({"METRICS_PATH": None, "PRESENCE_TEMPLATE": "x.html"}) == []
+
+
+def test_an_identify_hook_that_does_not_import_is_a_check_error(settings: Any) -> None:
+    from turbo_cable.checks import check_identify_hook
+
+    settings.TURBO_CABLE = {"IDENTIFY": "tests.testapp.identity.no_such_hook"}
+    [error] = check_identify_hook()
+    assert error.id == "turbo_cable.E006"
+    assert "'tests.testapp.identity.no_such_hook' cannot be imported" in error.msg
+    settings.TURBO_CABLE = {"IDENTIFY": "tests.testapp.identity.from_query_string"}
+    assert check_identify_hook() == []

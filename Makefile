@@ -1,5 +1,6 @@
 # `make run` serves the sample project; `make test` runs every check CI runs.
 PORT ?= 8000
+CABLE_PORT ?= 8001
 PYTHON ?= python3
 PYTHON312 ?= $(shell pyenv root 2>/dev/null)/versions/3.12.1/bin/python3.12
 PYTHON313 ?= $(shell pyenv root 2>/dev/null)/versions/3.13.0/bin/python3.13
@@ -8,7 +9,7 @@ VENV6 := .venv-django6
 VENV613 := .venv-py313
 EXTRAS := dev,daphne,uvicorn,redis
 
-.PHONY: run test lint test-django52 test-django6 test-django6-py313 bench bench-smoke install-system clean
+.PHONY: run run-wsgi test lint test-django52 test-django6 test-django6-py313 bench bench-smoke install-system clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,21 @@ run: $(VENV)/.installed
 	$(VENV)/bin/python manage.py migrate --noinput
 	$(VENV)/bin/python manage.py seed
 	$(VENV)/bin/python manage.py runserver 127.0.0.1:$(PORT)
+
+# The sample as a WSGI site: gunicorn serves the pages on PORT and `manage.py runcable`
+# the cable on CABLE_PORT; the pages connect there and broadcast there.
+run-wsgi: $(VENV)/.installed
+	@test -d .js/node_modules/@hotwired/turbo || ! command -v npm >/dev/null || \
+	  npm install --silent --prefix .js @hotwired/turbo@8 --no-audit --no-fund || \
+	  echo "Turbo could not be fetched; the sample runs without it."
+	$(VENV)/bin/python manage.py migrate --noinput
+	$(VENV)/bin/python manage.py seed
+	export TURBO_CABLE_CABLE_URL=ws://127.0.0.1:$(CABLE_PORT)/cable \
+	  TURBO_CABLE_BROADCAST_URL=http://127.0.0.1:$(CABLE_PORT)/_broadcast \
+	  TURBO_CABLE_ALLOWED_ORIGINS=http://127.0.0.1:$(PORT),http://localhost:$(PORT); \
+	$(VENV)/bin/python manage.py runcable --port $(CABLE_PORT) & cable=$$!; \
+	trap 'kill $$cable 2>/dev/null' EXIT; \
+	$(VENV)/bin/gunicorn sample_project.wsgi --bind 127.0.0.1:$(PORT) --workers 2
 
 install-system:
 	bash .ci/install-system

@@ -4,7 +4,10 @@ Runs the test project under daphne and uvicorn, opens a page in headless
 Chromium, restarts the server on the same port (SIGTERM, wait for exit, start a
 new one) and measures, per round: how long the old process took to exit, how
 long until the new one served HTTP, and how long after that the page's marker
-was subscribed again. Usage: ``.venv/bin/python benchmarks/bench_restart.py [rounds]``.
+was subscribed again. Between rounds the page stays connected for
+``STEADY`` seconds, as between two deploys: the client resets its back-off
+only after a socket has been open that long.
+Usage: ``.venv/bin/python benchmarks/bench_restart.py [rounds]``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, install_js_packages
 from tests.servers import LiveServer
 
 CONNECTED = "() => document.querySelector('turbo-cable-stream[connected]')"
+STEADY = 5.5  # seconds; the client's STEADY_AFTER is 5
 
 
 async def measure(kind: str, handlers: bool, rounds: int, browser: object) -> list[float]:
@@ -37,6 +41,7 @@ async def measure(kind: str, handlers: bool, rounds: int, browser: object) -> li
     rows = []
     try:
         for _ in range(rounds):
+            await asyncio.sleep(STEADY)
             started = time.monotonic()
             await asyncio.to_thread(server.stop)
             exited = time.monotonic()

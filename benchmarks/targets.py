@@ -46,6 +46,14 @@ def _uvicorn(app: str, *extra: str) -> tuple[str, ...]:
     return (*UVICORN_FAST, *extra, "--host", "127.0.0.1", "--port", "{port}", app)
 
 
+def _runcable(*extra: str) -> tuple[str, ...]:
+    """``manage.py runcable``: the cable alone, its own uvicorn options built in."""
+    return (
+        "-m", "django", "runcable", "--host", "127.0.0.1", "--port", "{port}",
+        "--log-level", "warning", *extra,
+    )  # fmt: skip
+
+
 def _daphne(app: str) -> tuple[str, ...]:
     return ("-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", "{port}", app)
 
@@ -67,6 +75,8 @@ TARGETS = {
     for target in (
         Target("turbo-uvicorn", _uvicorn(TURBO_APP, *RECOMMENDED_UVICORN), TURBO_SETTINGS),
         Target("turbo-daphne", _daphne(TURBO_APP), TURBO_SETTINGS),
+        # The standalone cable server beside a WSGI site: the same cable, no pages loaded.
+        Target("turbo-runcable", _runcable(), TURBO_SETTINGS),
         Target("channels-uvicorn", _uvicorn(CHANNELS_APP), CHANNELS_SETTINGS),
         Target("channels-daphne", _daphne(CHANNELS_APP), CHANNELS_SETTINGS),
         Target(
@@ -106,6 +116,7 @@ TARGETS = {
 }
 DEFAULT_TARGETS = (
     "turbo-uvicorn",
+    "turbo-runcable",
     "turbo-daphne",
     "channels-uvicorn",
     "channels-daphne",

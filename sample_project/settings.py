@@ -70,6 +70,18 @@ TURBO_CABLE: dict[str, object] = {
 if os.environ.get("TURBO_CABLE_BROADCAST_URL"):
     TURBO_CABLE["BROADCAST_URL"] = os.environ["TURBO_CABLE_BROADCAST_URL"]
 
+# Pages from a WSGI server (gunicorn sample_project.wsgi) with `manage.py runcable` beside
+# it on another port: the pages connect to TURBO_CABLE_CABLE_URL (e.g.
+# ws://127.0.0.1:8001/cable), which is another origin, so the cable must be told the
+# pages' origins (comma-separated, e.g. http://127.0.0.1:8000,http://localhost:8000).
+# Broadcasts from the pages' process go to TURBO_CABLE_BROADCAST_URL (the cable's
+# http://127.0.0.1:8001/_broadcast). `make run-wsgi` sets all three.
+WSGI_APPLICATION = "sample_project.wsgi.application"
+if os.environ.get("TURBO_CABLE_CABLE_URL"):
+    TURBO_CABLE["CABLE_URL"] = os.environ["TURBO_CABLE_CABLE_URL"]
+if os.environ.get("TURBO_CABLE_ALLOWED_ORIGINS"):
+    TURBO_CABLE["ALLOWED_ORIGINS"] = os.environ["TURBO_CABLE_ALLOWED_ORIGINS"].split(",")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

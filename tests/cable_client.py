@@ -67,6 +67,15 @@ class CableClient:
         await self.send({"type": "subscribe", "stream": stream})
         return await self.receive()
 
+    async def barrier(self) -> None:
+        """A round trip: once it returns, the server has handled every frame sent before.
+
+        Frames are handled in order, and an unknown type is answered with an error.
+        """
+        await self.send({"type": "barrier"})
+        answer = await self.receive()
+        assert answer == {"type": "error", "reason": "unknown message type 'barrier'"}, answer
+
     async def unsubscribe(self, stream: str) -> None:
         await self.send({"type": "unsubscribe", "stream": stream})
 

@@ -69,6 +69,14 @@ class LiveServer:
                 f"127.0.0.1:{self.port}",
             ]  # fmt: skip
             app = ""
+        elif kind == "gunicorn":  # pages only, under WSGI: pass a WSGI ``app``
+            command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}"]
+        elif kind == "runcable":  # the cable alone, under uvicorn; no pages
+            command = [
+                sys.executable, "-m", "django", "runcable", "--host", "127.0.0.1",
+                "--port", str(self.port),
+            ]  # fmt: skip
+            app = ""
         else:
             raise ValueError(f"unknown server {kind!r}")
         self.process = subprocess.Popen(

@@ -22,6 +22,8 @@ INSTALLED_APPS = [
     "turbo_cable",
     "tests.testapp",
     "tests.browserapp",
+    "tests.ported.channels_chat",
+    "tests.ported.turbo_chat",
 ]
 if os.environ.get("TURBO_CABLE_TEST_WITH_DAPHNE"):  # for `runserver`, daphne's ASGI one
     INSTALLED_APPS.insert(0, "daphne")

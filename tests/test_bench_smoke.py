@@ -72,8 +72,8 @@ def test_figures_are_measured_and_plausible(results: list[dict[str, Any]]) -> No
             run_ = r[scenario]
             assert 0 <= run_["p50_ms"] <= run_["p99_ms"] <= run_["max_ms"] < 10_000
             assert run_["deliveries_per_s"] > 0
-            assert run_["server_cpu_s"] >= 0
-            assert run_["client_cpu_share"] >= 0
+            assert run_["server_cpu_s"] > 0  # delivering costs the server something
+            assert run_["client_cpu_share"] > 0
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,8 @@ def test_two_workers_sharing_redis_both_hold_sockets_and_lose_no_broadcast(
             assert run_["expected"] > 0, (r["target"], scenario)
             assert run_["received"] == run_["expected"], (r["target"], scenario)
             assert 0 <= run_["p50_ms"] <= run_["p99_ms"] <= run_["max_ms"] < 10_000
-            assert run_["server_cpu_s"] >= 0, (r["target"], scenario)
+            assert run_["server_cpu_s"] > 0, (r["target"], scenario)
+            # psutil counts Redis's CPU in 10 ms ticks, which a smoke run may not reach.
             assert run_["redis_cpu_ms_per_1k"] >= 0, (r["target"], scenario)
     rendered = workers_table(worker_results, SMOKE)
     assert rendered.count("\n") == len(WORKER_TARGETS) + 1

@@ -14,8 +14,9 @@ import pytest
 from django.test import override_settings
 
 from tests.servers import ROOT, free_port
-from turbo_cable.broadcast import DeliveryRefused, _reason, broadcast
+from turbo_cable.broadcast import DeliveryRefused, broadcast
 from turbo_cable.conf import CableSettings
+from turbo_cable.http_delivery import explain_failure
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -93,7 +94,7 @@ def test_a_refusal_from_another_host_names_the_token() -> None:
     url = "http://10.0.0.5:8000/_broadcast"
     refused = DeliveryRefused("HTTP 403: loopback only", 403)
 
-    assert _reason(refused, url, CableSettings()) == (
+    assert explain_failure(refused, url, CableSettings()) == (
         f"{url} answered 403: the cable takes broadcasts from loopback only, unless "
         "TURBO_CABLE['BROADCAST_TOKEN'] is set to the same value here and on the server."
     )
@@ -102,7 +103,7 @@ def test_a_refusal_from_another_host_names_the_token() -> None:
 def test_other_network_errors_name_the_url_and_the_setting() -> None:
     url = "http://cable.invalid/_broadcast"
 
-    assert _reason(OSError("Name or service not known"), url, CableSettings()) == (
+    assert explain_failure(OSError("Name or service not known"), url, CableSettings()) == (
         f"OSError: Name or service not known (sending to {url}; "
         "TURBO_CABLE_BROADCAST_URL (or TURBO_CABLE['BROADCAST_URL']) changes it)"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 
@@ -48,6 +47,6 @@ async def test_a_silent_client_is_closed_after_the_idle_timeout(server: LiveServ
     assert close is not None
     assert close.code == 1000
     assert IDLE_TIMEOUT <= waited < IDLE_TIMEOUT + PING_INTERVAL * 4
-    await asyncio.sleep(0.05)
+    # The cable forgets a socket before it sends the close frame.
     assert server.broadcast("silent", "x") == (200, {"recipients": 0})
     assert "closing idle connection" in server.output()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.checks import run_checks
 from django.test import override_settings
 
+from turbo_cable.checks import CABLE_TAG
+
 
 def check_ids() -> list[str]:
     return [message.id for message in run_checks() if message.id and "turbo_cable" in message.id]
@@ -24,6 +26,25 @@ def test_a_bad_setting_is_an_error_naming_the_key() -> None:
 def test_no_asgi_application_setting_is_a_warning() -> None:
     with override_settings(ASGI_APPLICATION=None):
         assert check_ids() == ["turbo_cable.W001"]
+
+
+def test_the_warning_tells_a_wsgi_site_about_runcable() -> None:
+    with override_settings(ASGI_APPLICATION=None):
+        (warning,) = [m for m in run_checks() if m.id == "turbo_cable.W001"]
+    assert warning.hint is not None
+    assert "manage.py runcable" in warning.hint
+    assert "SILENCED_SYSTEM_CHECKS" in warning.hint
+
+
+def test_the_cable_tag_selects_the_checks_a_cable_process_needs() -> None:
+    """What ``runcable`` runs: the settings and the backend, not the ASGI entry point."""
+    with override_settings(ASGI_APPLICATION=None, TURBO_CABLE={"PING_INTERVAL": -1}):
+        assert [m.id for m in run_checks(tags=[CABLE_TAG])] == ["turbo_cable.E001"]
+    with override_settings(
+        ASGI_APPLICATION=None,
+        TURBO_CABLE={"BACKEND": "redis://127.0.0.1:6379/0", "REDIS_PREFIX": ""},
+    ):
+        assert [m.id for m in run_checks(tags=[CABLE_TAG])] == ["turbo_cable.W003"]
 
 
 def test_an_asgi_application_without_the_cable_is_a_warning() -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from turbo_cable.conf import DEFAULTS, get_origin_policy, get_settings, validate
+from turbo_cable.conf import (
+    DEFAULTS,
+    get_origin_policy,
+    get_settings,
+    replace_settings,
+    validate,
+)
 
 
 def test_every_key_has_a_default_and_an_empty_dict_is_valid() -> None:
@@ -107,3 +115,14 @@ def test_the_allowed_origins_setting_replaces_the_derived_policy() -> None:
     assert policy.trusted_origins == ("https://x.y",)
     assert policy.host_patterns == (".z.org",)
     assert policy.same_origin is False
+
+
+def test_replace_settings_wins_over_the_settings_file_and_is_validated(settings: Any) -> None:
+    """As ``runcable --backend`` uses it; the ``settings`` fixture puts everything back."""
+    settings.TURBO_CABLE = {"BACKEND": "memory", "PING_INTERVAL": 5.0}
+    replaced = replace_settings(BACKEND="redis://127.0.0.1:6379/3")
+    assert get_settings() is replaced
+    assert (replaced.BACKEND, replaced.PING_INTERVAL) == ("redis://127.0.0.1:6379/3", 5.0)
+    with pytest.raises(ImproperlyConfigured, match=r"TURBO_CABLE\['BACKEND'\] must be"):
+        replace_settings(BACKEND="mysql://db")
+    assert get_settings().BACKEND == "redis://127.0.0.1:6379/3"  # a refusal changes nothing

@@ -30,9 +30,14 @@ def test_every_setting_is_documented_with_its_default() -> None:
         assert documented[key] == repr(default).replace("'", '"'), key
 
 
-def test_the_readme_names_the_two_commands() -> None:
-    assert "``make run``" in README
-    assert "``make test``" in README
+def test_the_two_commands_the_readme_names_are_the_ones_that_exist() -> None:
+    """``make run`` and ``make test`` as README.rst says, and CI runs what the README says."""
+    makefile = (ROOT / "Makefile").read_text()
+    for command in ("run", "test"):
+        assert f"``make {command}``" in README
+        assert re.search(rf"^{command}:", makefile, re.MULTILINE), f"no '{command}' target"
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "make test" in [line.strip() for line in ci]
 
 
 @pytest.mark.parametrize(

@@ -181,3 +181,15 @@ async def test_replays_resyncs_and_dropped_slow_sockets_are_counted() -> None:
     assert value(samples, "resyncs_total") == 1
     assert dropped == 1
     assert "dropping slow connection" in server.output()
+
+
+async def test_the_standalone_cable_server_answers_them_too() -> None:
+    with live_server("runcable") as cable:
+        async with await CableClient.connect(cable.cable_url) as client:
+            await client.subscribe(signed_stream_name("metrics:standalone"))
+            await asyncio.to_thread(cable.broadcast, "metrics:standalone", "<p>hi</p>")
+            await client.receive()
+            samples = await asyncio.to_thread(scrape, cable)
+    assert value(samples, "connections") == 1
+    assert value(samples, "stream_subscribers", stream="metrics:standalone") == 1
+    assert value(samples, "deliveries_total") == 1

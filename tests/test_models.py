@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -191,9 +192,17 @@ def test_a_missing_template_is_a_clear_error_for_explicit_calls() -> None:
         post.broadcast_replace_to("inbox")
 
 
-def test_later_variants_exist_for_every_action() -> None:
-    for action in ("replace", "update", "append", "prepend", "remove", "before", "after"):
-        for suffix in ("later_to", "later"):
-            assert callable(getattr(Message, f"broadcast_{action}_{suffix}"))
-    assert callable(Message.broadcast_action_later_to)
-    assert callable(Message.broadcast_refresh_later_to)
+def test_later_variants_exist_for_every_action_and_send_it(
+    message: Message, sent: CapturedBroadcasts
+) -> None:
+    """Without a task queue (Django 5.2) or with Django's immediate one, they send at once."""
+    actions = ("replace", "update", "append", "prepend", "remove", "before", "after")
+    for action in actions:
+        getattr(message, f"broadcast_{action}_later_to")("inbox", target="anchor")
+        getattr(message, f"broadcast_{action}_later")(target="anchor")
+    message.broadcast_action_later_to("inbox", action="append", target="anchor")
+    message.broadcast_refresh_later_to("inbox")
+    sent_actions = [re.search(r'action="(\w+)"', html)[1] for _, html in sent]  # type: ignore[index]
+    expected = [action for action in actions for _ in range(2)]
+    assert sent_actions[: len(expected)] == expected
+    assert sent_actions[len(expected) :] == ["append", "refresh"]

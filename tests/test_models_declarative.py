@@ -142,6 +142,18 @@ def test_unknown_declaration_options_are_refused_at_class_creation() -> None:
                 app_label = "testapp"
 
 
+def test_a_to_declaration_naming_no_attribute_is_refused_with_the_literal_spelling() -> None:
+    """``broadcasts_to = "scores"`` reads as a stream name but means an attribute."""
+    hint = r"write broadcasts = 'scores' or broadcasts_to = lambda instance: 'scores'"
+    with pytest.raises(ImproperlyConfigured, match=hint):
+
+        class Score(Broadcastable, models.Model):
+            broadcasts_to = "scores"
+
+            class Meta:
+                app_label = "testapp"
+
+
 def test_a_declaration_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(ImproperlyConfigured, match="inserts_by must be"):
 

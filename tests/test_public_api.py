@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
@@ -20,6 +21,18 @@ def test_every_public_name_is_the_object_its_module_defines() -> None:
         elif name != "__version__":
             module = turbo_cable._MODULE_OF[name]
             assert value is getattr(importlib.import_module(module), name), name
+
+
+def test_type_checkers_see_every_public_name_as_what_it_is() -> None:
+    """A lazy name is ``Any`` to mypy: ``class M(Broadcastable, Model)`` fails ``--strict``."""
+    tree = ast.parse((ROOT / "turbo_cable" / "__init__.py").read_text())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    seen = {alias.asname for node in block.body for alias in node.names}  # type: ignore[attr-defined]
+    assert seen == set(turbo_cable.__all__) - {"__version__"}
 
 
 def test_the_broadcast_module_is_callable_as_broadcast() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -13,8 +14,9 @@ import redis
 
 from tests.redis_support import RedisServer
 from tests.servers import free_port
-from turbo_cable.backends import BackendUnavailable, relay_publisher
+from turbo_cable.backends import BackendUnavailable, get_backend, relay_publisher
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
+from turbo_cable.broadcast import broadcast_json
 from turbo_cable.checks import check_redis_backend
 
 pytestmark = pytest.mark.redis
@@ -51,6 +53,20 @@ def test_a_sync_broadcast_is_published_once_as_json_on_the_prefixed_channel(
     }
     assert published["offset"] == 1
     assert listener.get_message(timeout=0.2) is None
+
+
+def test_a_broadcast_over_max_broadcast_size_is_refused_before_redis(
+    configure: Callable[..., None],
+    redis_server: RedisServer,
+    listener: redis.client.PubSub,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same limit as the endpoint's, though Redis would take it."""
+    configure(BACKEND=redis_server.url, MAX_BROADCAST_SIZE=100)
+    assert broadcast_json("big", "x" * 200) is False
+    assert "body is larger than 100 bytes" in caplog.text
+    assert broadcast_json("small", "x") is True
+    assert json.loads(next_message(listener)["data"])["stream"] == "small"
 
 
 def test_apps_with_different_prefixes_share_one_redis_apart(
@@ -173,3 +189,25 @@ def test_an_empty_prefix_is_a_check_warning(configure: Callable[..., None]) -> N
     configure(BACKEND="redis://127.0.0.1:6379/0", REDIS_PREFIX="")
     [warning] = check_redis_backend()
     assert warning.id == "turbo_cable.W003"
+
+
+async def test_sync_code_on_the_cables_loop_queues_the_broadcast_and_logs_its_failure(
+    configure: Callable[..., None], caplog: pytest.LogCaptureFixture
+) -> None:
+    """It cannot wait for its own loop: ``True`` means queued, and a failure is still
+    logged as on every other route."""
+    configure(BACKEND=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    backend = get_backend()
+    await backend.start()
+    try:
+        assert broadcast_json("queued", {"n": 1}) is True
+        for _ in range(100):
+            if "broadcast to stream 'queued' failed" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+        expected = (
+            "broadcast to stream 'queued' failed: BackendUnavailable: Redis at redis://127.0.0.1:"
+        )
+        assert expected in caplog.text
+    finally:
+        await backend.stop()

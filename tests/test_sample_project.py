@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
-from tests.browser_support import OpenTab, Tab
+from tests.browser_support import OpenTab
 from tests.redis_support import RedisServer
+from tests.sample_pages import (
+    counter_updates_in_the_other_window,
+    notes_refresh_other_pages_by_morphing,
+    scores_are_appended_replaced_and_removed,
+    two_tabs,
+)
 from tests.servers import ROOT, free_port, live_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -58,42 +64,16 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleServer]:
         process.wait(15)
 
 
-async def two_tabs(open_tab: OpenTab, url: str) -> tuple[Tab, Tab]:
-    """The same page in two browser contexts, like two people at two computers."""
-    return await open_tab(url, wait_connected=1), await open_tab(url, wait_connected=1)
-
-
 async def test_the_counter_updates_in_the_other_window(
     sample: SampleServer, open_tab: OpenTab
 ) -> None:
-    alice, bob = await two_tabs(open_tab, sample.url + "/")
-    before = int(await bob.text("#counter-value"))
-    await alice.page.click("#increment")
-    await bob.wait_for_text("#counter-value", str(before + 1))
-    await alice.wait_for_text("#counter-value", str(before + 1))
-    await bob.page.click("#increment")
-    await alice.wait_for_text("#counter-value", str(before + 2))
+    await counter_updates_in_the_other_window(open_tab, sample.url)
 
 
 async def test_scores_are_appended_replaced_and_removed_live(
     sample: SampleServer, open_tab: OpenTab
 ) -> None:
-    alice, bob = await two_tabs(open_tab, sample.url + "/scores/")
-    await alice.page.fill("input[name=name]", "Margaret")
-    await alice.page.fill("input[name=points]", "40")
-    await alice.page.click("#add-score")
-    await bob.wait_for_text("#scores li", "Margaret: 40")
-
-    row = bob.page.locator("#scores li", has_text="Margaret")
-    score_id = await row.get_attribute("id")
-    assert score_id is not None
-    assert score_id.startswith("score_")
-    await alice.page.click(f"#{score_id} button.plus")
-    await bob.wait_for_text(f"#{score_id}", "Margaret: 41")
-
-    await bob.page.click(f"#{score_id} button.delete")
-    for tab in (alice, bob):
-        await tab.page.wait_for_selector(f"#{score_id}", state="detached")
+    await scores_are_appended_replaced_and_removed(open_tab, sample.url, "Margaret", 40)
 
 
 async def test_the_progress_bar_follows_the_background_job(
@@ -109,19 +89,9 @@ async def test_the_progress_bar_follows_the_background_job(
 async def test_notes_refresh_other_pages_by_morphing(
     sample: SampleServer, open_tab: OpenTab
 ) -> None:
-    alice, bob = await two_tabs(open_tab, sample.url + "/notes/")
-    await bob.wait_for_text("#turbo-status", "Turbo loaded")  # make run fetched Turbo
-    await bob.page.evaluate("window.heading = document.querySelector('h1')")
-    await bob.page.fill("#note-text", "half a thought")  # Bob is typing when Alice adds one
-    await alice.page.fill("#note-text", "morph me")
-    await alice.page.click("#add-note")
-    await bob.wait_for_text("#notes", "morph me")
-    # A morph keeps the elements; a reload or a plain Turbo render would replace them.
-    assert await bob.page.evaluate("document.querySelector('h1') === window.heading")
-    assert await bob.page.input_value("#note-text") == "half a thought"
-    await alice.wait_for_text("#notes", "morph me")
-    assert await alice.page.input_value("#note-text") == ""  # her own note was sent
-    await bob.wait_for_text("#turbo-status", "Turbo loaded")  # the morph kept the status
+    await notes_refresh_other_pages_by_morphing(
+        open_tab, sample.url, "morph me"
+    )  # make run fetched Turbo
 
 
 async def test_turbo_is_said_to_be_loaded_only_when_it_loaded(

@@ -10,4 +10,6 @@ urlpatterns = [
     path("", home),
     path("browser/", include("tests.browserapp.urls")),
     path("testapp/", include("tests.testapp.urls")),
+    path("chat/", include("tests.ported.channels_chat.urls")),
+    path("turbo-chat/", include("tests.ported.turbo_chat.urls")),
 ]

@@ -14,8 +14,12 @@ from turbo_cable.conf import raw_settings, validate
 
 _WRAPPER_ATTRIBUTES = ("application", "app", "inner", "wrapped")
 
+# The checks a process that serves only the cable (``runcable``) runs: its settings and
+# its backend, not the site's URLconf or ASGI entry point.
+CABLE_TAG = "turbo_cable"
 
-@register()
+
+@register(CABLE_TAG)
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     return [
         Error(problem, hint="See the settings table in README.rst.", id="turbo_cable.E001")
@@ -23,7 +27,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     ]
 
 
-@register()
+@register(CABLE_TAG)
 def check_redis_backend(**kwargs: Any) -> list[CheckMessage]:
     """A Redis ``BACKEND`` needs the redis extra and a URL that names a database."""
     raw = raw_settings()
@@ -86,7 +90,8 @@ def check_asgi_application(**kwargs: Any) -> list[CheckMessage]:
         return [
             Warning(
                 "ASGI_APPLICATION is not set, so runserver cannot serve the cable.",
-                hint=hint,
+                hint=f"{hint} A WSGI site runs `manage.py runcable` beside its pages "
+                "instead and may add 'turbo_cable.W001' to SILENCED_SYSTEM_CHECKS.",
                 id="turbo_cable.W001",
             )
         ]

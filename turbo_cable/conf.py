@@ -269,6 +269,21 @@ def session_cookie_name() -> str:
     return str(django_settings.SESSION_COOKIE_NAME)
 
 
+def replace_settings(**values: Any) -> CableSettings:
+    """Replace some ``TURBO_CABLE`` keys for the rest of this process, validated.
+
+    For command-line options (``runcable --backend``) that win over the settings file.
+    """
+    raw = {**raw_settings(), **values}
+    problems = validate(raw)
+    if problems:
+        raise ImproperlyConfigured(" ".join(problems))
+    django_settings.TURBO_CABLE = raw
+    get_settings.cache_clear()
+    get_origin_policy.cache_clear()
+    return get_settings()
+
+
 @dataclasses.dataclass(frozen=True)
 class OriginPolicy:
     """Which origins may open the cable and which hosts the site serves.

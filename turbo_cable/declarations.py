@@ -118,6 +118,16 @@ def _parse(model: type, kind: str, value: Any) -> Declaration | None:
         value = options.pop("stream", True if not to_instance else None)
     if to_instance:
         if isinstance(value, str):
+            if not hasattr(model, value):
+                # turbo-rails' ``broadcasts_to :room`` names an attribute; a literal
+                # stream name here would otherwise fail only at the first save.
+                raise ImproperlyConfigured(
+                    f"{where} = {value!r} names no attribute of {model.__name__}: "
+                    f"{kind} takes an attribute (or a callable) that gives the stream, "
+                    f"as in turbo-rails. For the literal stream {value!r}, write "
+                    f"{kind.removesuffix('_to')} = {value!r} or "
+                    f"{kind} = lambda instance: {value!r}."
+                )
             value = _attribute_stream(model, value)
         if not callable(value):
             raise ImproperlyConfigured(

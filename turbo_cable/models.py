@@ -25,10 +25,8 @@ from turbo_cable.rendering import (
     Rendering,
     StreamAction,
     collection_id,
-    resolve_target,
     turbo_stream_template,
 )
-from turbo_cable.streams import stream_name
 from turbo_cable.suppression import broadcasts_suppressed, suppressing_broadcasts
 from turbo_cable.tasks import deliver, deliver_later
 from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS
@@ -224,7 +222,7 @@ class Broadcastable:
         instance: Model = self  # type: ignore[assignment]
         merged = {str(instance._meta.model_name): instance, **(context or {})}
         rendering = Rendering(template=template or turbo_stream_template(instance), context=merged)
-        return StreamAction(stream=stream_name(*streamables), action=None, rendering=rendering)
+        return StreamAction.to(streamables, None, rendering=rendering)
 
     def _model(self) -> type[Model]:
         return type(self)  # type: ignore[return-value]
@@ -268,12 +266,12 @@ class Broadcastable:
             content = None
         else:
             content = Rendering.for_instance(instance, **rendering)
-        stream_action = StreamAction(
-            stream=stream_name(*streamables),
-            action=action,
-            target=resolve_target(target),
+        stream_action = StreamAction.to(
+            streamables,
+            action,
+            target=target,
             targets=targets,
-            attributes=dict(attributes or {}),
+            attributes=attributes,
             rendering=content,
         )
         if broadcasts_suppressed(self._model()):

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from turbo_cable.conf import debug
+from turbo_cable.streams import stream_name
 from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS, turbo_stream_tag
 
 logger = logging.getLogger("turbo_cable")
@@ -113,6 +114,28 @@ class StreamAction:
     targets: str | None = None
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     rendering: Rendering | None = None
+
+    @classmethod
+    def to(
+        cls,
+        streamables: tuple[Any, ...],
+        action: str | None,
+        *,
+        target: Any = None,
+        targets: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        rendering: Rendering | None = None,
+    ) -> StreamAction:
+        """``action`` to the stream named by ``streamables``; a model target stands for
+        its DOM id."""
+        return cls(
+            stream=stream_name(*streamables),
+            action=action,
+            target=resolve_target(target),
+            targets=targets,
+            attributes=dict(attributes or {}),
+            rendering=rendering,
+        )
 
     def __post_init__(self) -> None:
         if self.action in CONTENTLESS_ACTIONS and self.rendering is not None:

@@ -20,8 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from turbo_cable.refreshes import current_request_id, schedule_refresh
-from turbo_cable.rendering import Rendering, StreamAction, resolve_target
-from turbo_cable.streams import stream_name
+from turbo_cable.rendering import Rendering, StreamAction
 from turbo_cable.tasks import deliver, deliver_later
 from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS
 
@@ -99,12 +98,12 @@ def _stream_action(
         rendering.get("content"),
         rendering.get("render", True),
     )
-    return StreamAction(
-        stream=stream_name(*streamables),
-        action=action,
-        target=resolve_target(target),
+    return StreamAction.to(
+        streamables,
+        action,
+        target=target,
         targets=targets,
-        attributes=dict(attributes or {}),
+        attributes=attributes,
         rendering=content,
     )
 
@@ -171,7 +170,7 @@ def _refresh(streamables: tuple[Any, ...], attributes: Mapping[str, Any]) -> Str
     request_id = current_request_id()
     if request_id:
         merged.setdefault("request-id", request_id)
-    return StreamAction(stream=stream_name(*streamables), action="refresh", attributes=merged)
+    return StreamAction.to(streamables, "refresh", attributes=merged)
 
 
 def broadcast_refresh_to(*streamables: Any, **attributes: Any) -> bool:
@@ -191,7 +190,7 @@ def _render(
     if template is None:
         raise TypeError("broadcast_render_to needs a template (a *.turbo_stream.html).")
     rendering = Rendering(template=template, context=dict(context or {}))
-    return StreamAction(stream=stream_name(*streamables), action=None, rendering=rendering)
+    return StreamAction.to(streamables, None, rendering=rendering)
 
 
 def broadcast_render_to(

@@ -11,7 +11,8 @@ import asyncio
 import collections
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from turbo_cable.conf import CableSettings, metrics_enabled
 from turbo_cable.history import MemoryHistory, Position
@@ -33,6 +34,19 @@ logger = logging.getLogger("turbo_cable")
 
 PING_EVENT: dict[str, Any] = {"type": "websocket.send", "text": PING}
 PING_BATCH = 500  # sockets pinged between two yields to the event loop
+LOOP_ANSWER_TIMEOUT = 1.0  # seconds another thread waits for the loop to answer
+T = TypeVar("T")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _call(function: Callable[..., T], *args: Any) -> T:
+    return function(*args)
 
 
 def _text(text: str) -> dict[str, Any]:
@@ -252,8 +266,28 @@ class Backend:
             self.history.touch(stream)  # keep its history for a client that comes back
 
     def position(self, stream: str) -> Position | None:
-        """Where ``stream`` is now, for a page to render; None without history."""
-        return self.history.position(stream) if self.history is not None else None
+        """Where ``stream`` is now, for a page to render, from any thread; None without
+        history, or when the loop that owns it does not answer in time."""
+        if self.history is None:
+            return None
+        return self.call_on_loop(self.history.position, stream, default=None)
+
+    def call_on_loop(self, function: Callable[..., T], *args: Any, default: T) -> T:
+        """``function(*args)`` run on this backend's loop, which owns the hub and the
+        history, from any thread; ``default`` if the loop does not answer in time.
+
+        Sync views and templates run on worker threads while the loop changes the
+        same dicts; handing the call over keeps every change on one thread.
+        """
+        loop = self.loop
+        if loop is None or loop.is_closed() or _running_loop() is loop:
+            return function(*args)  # no cable runs here, or this is its thread
+        future = asyncio.run_coroutine_threadsafe(_call(function, *args), loop)
+        try:
+            return future.result(timeout=LOOP_ANSWER_TIMEOUT)
+        except (TimeoutError, RuntimeError):
+            future.cancel()
+            return default
 
     # -- broadcasting -----------------------------------------------------------
     async def publish(self, stream: str, data: Any) -> int:

@@ -238,10 +238,7 @@ class RedisBackend(Backend):
             self.catch_up.arrived(stream, data, position)
 
     def _local_count(self, stream: str) -> int:
-        try:
-            return self.hub.subscriber_count(stream)
-        except RuntimeError:  # the loop's thread changed the hub under us; the count is a hint
-            return 0
+        return self.call_on_loop(self.hub.subscriber_count, stream, default=0)
 
     def _on_loop(self, deliver: Callable[..., object], *args: Any) -> None:
         """Run a delivery on this backend's loop, from whichever thread publishes."""

@@ -28,8 +28,13 @@
   const EXPIRED_REFRESH_KEY = "turbo-cable:expired-refresh" // sessionStorage: when we last refreshed
   const EXPIRED_REFRESH_INTERVAL = 10000 // ms; names that expire again sooner are not refreshed
   // Going away (1001, 4001 under daphne) and service restart (1012): the server is
-  // stopping on purpose, so come back at once rather than after a back-off.
+  // stopping on purpose, so come back at once rather than after a back-off...
   const RESTART_CLOSE_CODES = new Set([1001, 1012, 4001])
+  // ...but only for the first such close in a row: a server that accepts and closes
+  // socket after socket is not restarting, and gets the ordinary back-off. A socket
+  // that stayed open this long starts a new row and resets the back-off; opening
+  // alone does not, or such a server would keep the back-off at its shortest.
+  const STEADY_AFTER = 5000 // ms
   const RAILS_MARKER = "[data-turbo-stream][data-streams]"
   const CATCH_UP_INTERVAL = 1000 // ms at least between two re-subscriptions of a stream
   const CATCH_UP_ATTEMPTS = 3 // re-subscriptions without progress before the page refreshes
@@ -183,6 +188,8 @@
       this.subscriptions = new Map() // wire name -> {stream, name, markers, state, releaseTimer}
       this.socket = null
       this.attempts = 0
+      this.quickRestarts = 0 // restart closes in a row, none after a steady socket
+      this.openedAt = null
       this.reconnectTimer = null
       this.watchdog = null
       this.lastTraffic = 0
@@ -321,18 +328,14 @@
       this.lastTraffic = Date.now()
       socket.onopen = () => this.opened(socket)
       socket.onmessage = (event) => this.received(socket, event)
-      socket.onclose = (event) =>
-        this.closed(socket, {
-          retryNow: RESTART_CLOSE_CODES.has(event.code),
-          tryLater: TRY_LATER_CODES.has(event.code),
-        })
+      socket.onclose = (event) => this.closed(socket, { code: event.code })
       this.watch()
     }
 
     opened(socket) {
       if (socket !== this.socket) return
-      this.attempts = 0
-      this.lastTraffic = Date.now()
+      this.openedAt = Date.now()
+      this.lastTraffic = this.openedAt
       for (const subscription of this.subscriptions.values()) {
         if (subscription.state !== "rejected") this.subscribe(subscription)
       }
@@ -492,15 +495,24 @@
       document.dispatchEvent(new CustomEvent("turbo:stream-message", { detail, bubbles: true }))
     }
 
-    closed(socket, { retryNow = false, tryLater = false } = {}) {
+    // code: the close code, when the socket closed by itself; retryNow: reconnect
+    // without a back-off (the page came back online or into view).
+    closed(socket, { code = null, retryNow = false } = {}) {
       if (socket !== this.socket) return
-      if (tryLater) {
-        this.attempts = Math.max(this.attempts, TRY_LATER_ATTEMPTS)
-        log("warn", "the cable is full; trying again later")
-      }
       this.socket = null
       clearInterval(this.watchdog)
       this.watchdog = null
+      const steady = this.openedAt !== null && Date.now() - this.openedAt >= STEADY_AFTER
+      this.openedAt = null
+      if (steady) {
+        this.attempts = 0
+        this.quickRestarts = 0
+      }
+      this.quickRestarts = RESTART_CLOSE_CODES.has(code) ? this.quickRestarts + 1 : 0
+      if (TRY_LATER_CODES.has(code)) {
+        this.attempts = Math.max(this.attempts, TRY_LATER_ATTEMPTS)
+        log("warn", "the cable is full; trying again later")
+      }
       for (const subscription of this.subscriptions.values()) {
         clearTimeout(subscription.catchUpTimer) // the next socket subscribes from the position anyway
         if (subscription.state === "rejected") continue
@@ -508,7 +520,7 @@
         this.reflectAll(subscription)
       }
       if (!this.wanted) return
-      if (retryNow) this.open()
+      if (retryNow || this.quickRestarts === 1) this.open()
       else this.scheduleReconnect()
     }
 
@@ -562,10 +574,12 @@
       clearTimeout(this.reconnectTimer)
       this.reconnectTimer = null
       this.attempts = 0
+      this.quickRestarts = 0
       const socket = this.socket
       if (!socket) return
       socket.onopen = socket.onmessage = socket.onclose = null
       this.socket = null
+      this.openedAt = null
       clearInterval(this.watchdog)
       this.watchdog = null
       socket.close(1000)

@@ -6,11 +6,13 @@ ASGI event object is handed to every subscriber: nothing is copied per socket.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from turbo_cable.history import Position
 from turbo_cable.protocol import encode_message, encode_resync
+from turbo_cable.stats import CableStats, encoded_size
 
 # What a held subscriber was sent while it waited: (epoch, offset, event).
 Held = list[tuple[Any, Any, dict[str, Any]]]
@@ -24,7 +26,8 @@ class Subscriber(Protocol):
 class Hub:
     """stream (plain name) -> wire name (as the client subscribed) -> subscribers."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: CableStats | None = None) -> None:
+        self.stats = stats  # None when metrics are off: then nothing is counted
         self._streams: dict[str, dict[str, set[Subscriber]]] = {}
         # (wire, subscriber) -> live events kept back while its replay is read.
         self._held: dict[tuple[str, Subscriber], Held] = {}
@@ -57,6 +60,8 @@ class Hub:
 
     def deliver(self, stream: str, data: Any, **extensions: Any) -> int:
         """Send ``data`` to every local subscriber of ``stream``; returns how many."""
+        if self.stats is not None:
+            self.stats.broadcasts += 1
         return self._fan_out(
             stream, lambda wire: encode_message(wire, data, **extensions), extensions
         )
@@ -65,7 +70,10 @@ class Hub:
         """Tell every local subscriber of ``stream`` that history cannot cover what it
         missed; a subscriber still held gets it only if its own replay ends before ``now``."""
         text = lambda wire: encode_resync(wire, now.epoch, now.offset)  # noqa: E731
-        return self._fan_out(stream, text, now.as_dict())
+        sent = self._fan_out(stream, text, now.as_dict())
+        if self.stats is not None:
+            self.stats.resyncs += sent
+        return sent
 
     def _fan_out(
         self, stream: str, encode: Callable[[str], str], extensions: dict[str, Any]
@@ -73,9 +81,12 @@ class Hub:
         by_wire = self._streams.get(stream)
         if not by_wire:
             return 0
+        stats = self.stats
+        started = time.perf_counter() if stats is not None else 0.0
         delivered = 0
         for wire, subscribers in list(by_wire.items()):
-            event = {"type": "websocket.send", "text": encode(wire)}
+            text = encode(wire)
+            event = {"type": "websocket.send", "text": text}
             # A copy: a subscriber whose queue overflows leaves the set while we loop.
             snapshot = tuple(subscribers)
             if self._held:
@@ -84,6 +95,11 @@ class Hub:
                 for subscriber in snapshot:
                     subscriber.deliver(event)
             delivered += len(snapshot)
+            if stats is not None:  # counted per wire name, not per socket
+                stats.bytes_sent += encoded_size(text) * len(snapshot)
+        if stats is not None:
+            stats.deliveries += delivered
+            stats.fanned_out(time.perf_counter() - started)
         return delivered
 
     def _deliver_or_hold(

@@ -12,9 +12,9 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from turbo_cable.conf import CableSettings
+from turbo_cable.conf import CableSettings, metrics_enabled
 from turbo_cable.history import MemoryHistory, Position
 from turbo_cable.hub import Hub
 from turbo_cable.protocol import (
@@ -25,6 +25,10 @@ from turbo_cable.protocol import (
     encode_resync,
     encode_subscribed,
 )
+from turbo_cable.stats import CableStats
+
+if TYPE_CHECKING:
+    from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
 
@@ -78,7 +82,8 @@ class Backend:
 
     def __init__(self, settings: CableSettings) -> None:
         self.settings = settings
-        self.hub = Hub()
+        self.stats: CableStats | None = CableStats() if metrics_enabled(settings) else None
+        self.hub = Hub(self.stats)
         # Positions and replay; None for backends that keep no history.
         self.history: MemoryHistory | None = None
         self.connections: set[CableConnection] = set()
@@ -87,6 +92,7 @@ class Backend:
         self.stopping = False
         self._unlistening: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self._presence: PresenceBoard | None = None  # made when a page first asks for it
 
     # -- lifecycle --------------------------------------------------------------
     async def start(self) -> None:
@@ -97,6 +103,8 @@ class Backend:
 
     async def stop(self) -> None:
         self.going_away()
+        if self._presence is not None:
+            self._presence.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
@@ -111,6 +119,25 @@ class Backend:
         """Why this process cannot serve the cable now, for the health endpoint; None
         when it can."""
         return "shutting down" if self.stopping else None
+
+    @property
+    def presence(self) -> PresenceBoard:
+        """Who is on which stream, for pages that asked (see :mod:`turbo_cable.presence_board`)."""
+        if self._presence is None:
+            from turbo_cable.presence_board import PresenceBoard
+
+            self._presence = PresenceBoard(self)
+        return self._presence
+
+    def presence_store(self, board: PresenceBoard) -> PresenceStore:
+        """Where presence is kept: this process, for the memory backend."""
+        from turbo_cable.presence_board import LocalPresenceStore
+
+        return LocalPresenceStore(board)
+
+    def relay_connected(self) -> bool | None:
+        """Whether the link to the relaying service is up; None without one (memory)."""
+        return None
 
     def close_all(self, code: int, reason: str) -> None:
         for connection in list(self.connections):
@@ -163,6 +190,8 @@ class Backend:
                 self.connections_per_client[connection.client] = left
             else:
                 del self.connections_per_client[connection.client]
+        if self._presence is not None:
+            self._presence.leave_all(connection)
         for wire, stream in connection.subscriptions.items():
             if self.hub.discard(stream, wire, connection):
                 self._last_listener_left(stream)
@@ -196,8 +225,8 @@ class Backend:
         missed = self.history.since(stream, since) if since is not None else []
         self._answer(connection, stream, wire, now, since, missed)
 
-    @staticmethod
     def _answer(
+        self,
         connection: CableConnection,
         stream: str,
         wire: str,
@@ -216,12 +245,18 @@ class Backend:
         if missed is None:
             logger.info("cannot replay %r from %s for %r", stream, since, connection)
             connection.deliver(_text(encode_resync(wire, now.epoch, now.offset)))
+            if self.stats is not None:
+                self.stats.resyncs += 1
             return
+        if self.stats is not None:
+            self.stats.replayed += len(missed)
         for offset, data in missed:
             connection.deliver(_text(encode_message(wire, data, epoch=now.epoch, offset=offset)))
 
     async def unsubscribe(self, connection: CableConnection, wire: str) -> None:
         stream = connection.subscriptions.pop(wire, None)
+        if stream is not None and self._presence is not None:
+            self._presence.leave(stream, connection)
         if stream is not None and self.hub.discard(stream, wire, connection):
             self._last_listener_left(stream)
             await self._unlisten(stream)

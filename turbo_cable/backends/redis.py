@@ -40,9 +40,11 @@ from redis.retry import Retry
 from turbo_cable.backends.base import Backend, BackendUnavailable, CableConnection
 from turbo_cable.backends.redis_catchup import CatchUp
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
+from turbo_cable.backends.redis_presence import NOTICE_START, RedisPresenceStore, noticed_stream
 from turbo_cable.backends.redis_subscriber import REDIS_ERRORS, Subscriber
 from turbo_cable.conf import CableSettings
 from turbo_cable.history import Position
+from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
 
@@ -88,6 +90,7 @@ class RedisBackend(Backend):
         self._sync_client: redis.Redis | None = None
         self._sync_client_lock = threading.Lock()
         self._subscriber: Subscriber | None = None
+        self._ever_connected = False
         self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
         self.catch_up = CatchUp(self.hub, self._read_since, self._caught_up)
         self._keeping: asyncio.Task[None] | None = None
@@ -111,7 +114,7 @@ class RedisBackend(Backend):
             retry=AsyncRetry(NoBackoff(), 0),
         )
         self._subscriber = Subscriber(
-            pool, self.hub, self.channel, self.heard, self.catch_up.reconnected, self.location
+            pool, self.hub, self.channel, self.heard, self._subscriber_connected, self.location
         )
         self._subscriber.start()
         self._keeping = asyncio.get_running_loop().create_task(self._keep_listened_history())
@@ -137,6 +140,18 @@ class RedisBackend(Backend):
                 self._sync_client.close()
                 self._sync_client = None
 
+    def _subscriber_connected(self) -> None:
+        if self.stats is not None and self._ever_connected:
+            self.stats.redis_reconnects += 1
+        self._ever_connected = True
+        self.catch_up.reconnected()
+
+    def presence_store(self, board: PresenceBoard) -> PresenceStore:
+        return RedisPresenceStore(self, board)
+
+    def relay_connected(self) -> bool:
+        return self._subscriber is not None and self._subscriber.connected
+
     def unready_reason(self) -> str | None:
         reason = super().unready_reason()
         if reason is None and (self._subscriber is None or not self._subscriber.connected):
@@ -157,6 +172,11 @@ class RedisBackend(Backend):
 
     def heard(self, message: bytes) -> None:
         """A message arrived on one of our channels: hand it to the local hub."""
+        if message.startswith(NOTICE_START):
+            stream = noticed_stream(message)
+            if stream is not None:
+                self.presence.changed(stream)
+                return
         try:
             stream, data, position = decode_envelope(message)
         except ValueError as exc:
@@ -361,6 +381,12 @@ class RedisBackend(Backend):
             if self._blocking_run is None or self._blocking_run.client is not client:
                 self._blocking_run = Scripts.on(client)
             return self._blocking_run
+
+    def async_client(self) -> redis.asyncio.Redis:
+        return self._async_client()
+
+    def blocking_client(self) -> redis.Redis:
+        return self._blocking_client()
 
     def _async_client(self) -> redis.asyncio.Redis:
         if self._client is None:

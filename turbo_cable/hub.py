@@ -18,9 +18,17 @@ from turbo_cable.stats import CableStats, encoded_size
 Held = list[tuple[Any, Any, dict[str, Any]]]
 
 
-class Subscriber(Protocol):
+class Connection(Protocol):
+    """One client socket, as the hub and the backends see it (``cable.Connection``)."""
+
+    client: str  # the client's address, for the per-client connection limit
+    last_seen: float
+    subscriptions: dict[str, str]  # wire name -> plain name
+
     def deliver(self, event: dict[str, Any]) -> None:
         """Queue an ASGI send event; must never block or raise."""
+
+    def close(self, code: int, reason: str) -> None: ...
 
 
 class Hub:
@@ -28,11 +36,11 @@ class Hub:
 
     def __init__(self, stats: CableStats | None = None) -> None:
         self.stats = stats  # None when metrics are off: then nothing is counted
-        self._streams: dict[str, dict[str, set[Subscriber]]] = {}
+        self._streams: dict[str, dict[str, set[Connection]]] = {}
         # (wire, subscriber) -> live events kept back while its replay is read.
-        self._held: dict[tuple[str, Subscriber], Held] = {}
+        self._held: dict[tuple[str, Connection], Held] = {}
 
-    def add(self, stream: str, wire: str, subscriber: Subscriber) -> bool:
+    def add(self, stream: str, wire: str, subscriber: Connection) -> bool:
         """Subscribe; True when ``subscriber`` is the stream's first in this process."""
         by_wire = self._streams.get(stream)
         first = by_wire is None
@@ -41,7 +49,7 @@ class Hub:
         by_wire.setdefault(wire, set()).add(subscriber)
         return first
 
-    def discard(self, stream: str, wire: str, subscriber: Subscriber) -> bool:
+    def discard(self, stream: str, wire: str, subscriber: Connection) -> bool:
         """Unsubscribe; True when the stream has no subscriber left in this process."""
         if self._held:
             self._held.pop((wire, subscriber), None)
@@ -105,7 +113,7 @@ class Hub:
     def _deliver_or_hold(
         self,
         wire: str,
-        subscribers: tuple[Subscriber, ...],
+        subscribers: tuple[Connection, ...],
         event: dict[str, Any],
         extensions: dict[str, Any],
     ) -> None:
@@ -118,15 +126,15 @@ class Hub:
                 kept.append((extensions.get("epoch"), extensions.get("offset"), event))
 
     # -- holding a subscriber back while what it missed is fetched ------------------
-    def hold(self, wire: str, subscriber: Subscriber) -> None:
+    def hold(self, wire: str, subscriber: Connection) -> None:
         """Keep live broadcasts for ``subscriber`` back until :meth:`release`."""
         self._held.setdefault((wire, subscriber), [])
 
-    def holds(self, wire: str, subscriber: Subscriber) -> bool:
+    def holds(self, wire: str, subscriber: Connection) -> bool:
         """Whether ``subscriber`` is still held (it has not left meanwhile)."""
         return (wire, subscriber) in self._held
 
-    def release(self, wire: str, subscriber: Subscriber, after: Position | None) -> None:
+    def release(self, wire: str, subscriber: Connection, after: Position | None) -> None:
         """Send what was held back, skipping what ``after`` already covers (same epoch,
         offset at or below it): the seam between a replay and live delivery."""
         kept = self._held.pop((wire, subscriber), None)

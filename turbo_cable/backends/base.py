@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from turbo_cable.conf import CableSettings, metrics_enabled
 from turbo_cable.history import MemoryHistory, Position
-from turbo_cable.hub import Hub
+from turbo_cable.hub import Connection, Hub
 from turbo_cable.protocol import (
     GOING_AWAY,
     NORMAL,
@@ -65,16 +65,6 @@ class RelayPublisher(Protocol):
     async def publish(self, stream: str, data: Any) -> int: ...
 
 
-class CableConnection(Protocol):
-    client: str  # the client's address, for the per-client connection limit
-    last_seen: float
-    subscriptions: dict[str, str]  # wire name -> plain name
-
-    def deliver(self, event: dict[str, Any]) -> None: ...
-
-    def close(self, code: int, reason: str) -> None: ...
-
-
 class Backend:
     """In-process delivery; relaying backends override ``publish`` and the hooks below."""
 
@@ -86,7 +76,7 @@ class Backend:
         self.hub = Hub(self.stats)
         # Positions and replay; None for backends that keep no history.
         self.history: MemoryHistory | None = None
-        self.connections: set[CableConnection] = set()
+        self.connections: set[Connection] = set()
         self.connections_per_client: collections.Counter[str] = collections.Counter()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False
@@ -175,13 +165,13 @@ class Backend:
             return f"too many connections from {client} ({per_client})"
         return None
 
-    async def connect(self, connection: CableConnection) -> None:
+    async def connect(self, connection: Connection) -> None:
         await self.start()
         if connection not in self.connections:
             self.connections.add(connection)
             self.connections_per_client[connection.client] += 1
 
-    def disconnect(self, connection: CableConnection) -> None:
+    def disconnect(self, connection: Connection) -> None:
         """Forget a closing connection at once, so no broadcast is queued for it."""
         if connection in self.connections:
             self.connections.remove(connection)
@@ -200,7 +190,7 @@ class Backend:
 
     async def subscribe(
         self,
-        connection: CableConnection,
+        connection: Connection,
         stream: str,
         wire: str,
         since: Position | None = None,
@@ -216,7 +206,7 @@ class Backend:
         self._confirm(connection, stream, wire, since)
 
     def _confirm(
-        self, connection: CableConnection, stream: str, wire: str, since: Position | None
+        self, connection: Connection, stream: str, wire: str, since: Position | None
     ) -> None:
         if self.history is None:
             self._answer(connection, stream, wire, None, since, None)
@@ -227,7 +217,7 @@ class Backend:
 
     def _answer(
         self,
-        connection: CableConnection,
+        connection: Connection,
         stream: str,
         wire: str,
         now: Position | None,
@@ -253,7 +243,7 @@ class Backend:
         for offset, data in missed:
             connection.deliver(_text(encode_message(wire, data, epoch=now.epoch, offset=offset)))
 
-    async def unsubscribe(self, connection: CableConnection, wire: str) -> None:
+    async def unsubscribe(self, connection: Connection, wire: str) -> None:
         stream = connection.subscriptions.pop(wire, None)
         if stream is not None and self._presence is not None:
             self._presence.leave(stream, connection)

@@ -37,13 +37,14 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from turbo_cable.backends.base import Backend, BackendUnavailable, CableConnection
+from turbo_cable.backends.base import Backend, BackendUnavailable
 from turbo_cable.backends.redis_catchup import CatchUp
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
 from turbo_cable.backends.redis_presence import NOTICE_START, RedisPresenceStore, noticed_stream
-from turbo_cable.backends.redis_subscriber import REDIS_ERRORS, Subscriber
+from turbo_cable.backends.redis_pubsub import REDIS_ERRORS, PubSubLink
 from turbo_cable.conf import CableSettings
 from turbo_cable.history import Position
+from turbo_cable.hub import Connection
 from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
@@ -89,7 +90,7 @@ class RedisBackend(Backend):
         self._client: redis.asyncio.Redis | None = None
         self._sync_client: redis.Redis | None = None
         self._sync_client_lock = threading.Lock()
-        self._subscriber: Subscriber | None = None
+        self._link: PubSubLink | None = None
         self._ever_connected = False
         self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
         self.catch_up = CatchUp(self.hub, self._read_since, self._caught_up)
@@ -113,10 +114,10 @@ class RedisBackend(Backend):
             protocol=RESP,
             retry=AsyncRetry(NoBackoff(), 0),
         )
-        self._subscriber = Subscriber(
-            pool, self.hub, self.channel, self.heard, self._subscriber_connected, self.location
+        self._link = PubSubLink(
+            pool, self.hub, self.channel, self.heard, self._link_connected, self.location
         )
-        self._subscriber.start()
+        self._link.start()
         self._keeping = asyncio.get_running_loop().create_task(self._keep_listened_history())
         logger.info(
             "turbo_cable relays broadcasts through Redis at %s (channel prefix %r)",
@@ -130,8 +131,8 @@ class RedisBackend(Backend):
         if self._keeping is not None:
             self._keeping.cancel()
             self._keeping = None
-        if self._subscriber is not None:
-            await self._subscriber.stop()
+        if self._link is not None:
+            await self._link.stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -140,7 +141,7 @@ class RedisBackend(Backend):
                 self._sync_client.close()
                 self._sync_client = None
 
-    def _subscriber_connected(self) -> None:
+    def _link_connected(self) -> None:
         if self.stats is not None and self._ever_connected:
             self.stats.redis_reconnects += 1
         self._ever_connected = True
@@ -150,22 +151,22 @@ class RedisBackend(Backend):
         return RedisPresenceStore(self, board)
 
     def relay_connected(self) -> bool:
-        return self._subscriber is not None and self._subscriber.connected
+        return self._link is not None and self._link.connected
 
     def unready_reason(self) -> str | None:
         reason = super().unready_reason()
-        if reason is None and (self._subscriber is None or not self._subscriber.connected):
+        if reason is None and (self._link is None or not self._link.connected):
             reason = "Redis is unreachable"
         return reason
 
     # -- which streams this process hears -----------------------------------------
     async def _listen(self, stream: str) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.sync(stream)
+        if self._link is not None:
+            await self._link.sync(stream)
 
     async def _unlisten(self, stream: str) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.sync(stream)
+        if self._link is not None:
+            await self._link.sync(stream)
         if not self.hub.subscriber_count(stream):
             # Keep its history a whole HISTORY_TTL for a client that comes back.
             await self._refresh_history([stream])
@@ -191,11 +192,11 @@ class RedisBackend(Backend):
         self.catch_up.forget(stream)
 
     async def _caught_up(self) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.caught_up()
+        if self._link is not None:
+            await self._link.caught_up()
 
     def _hears(self, stream: str) -> bool:
-        subscriber = self._subscriber
+        subscriber = self._link
         return subscriber is not None and subscriber.hears(stream)
 
     # -- publishing ---------------------------------------------------------------
@@ -265,7 +266,7 @@ class RedisBackend(Backend):
     # -- positions and replay -------------------------------------------------------
     async def subscribe(
         self,
-        connection: CableConnection,
+        connection: Connection,
         stream: str,
         wire: str,
         since: Position | None = None,

@@ -20,7 +20,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from turbo_cable.backends.redis_subscriber import REDIS_ERRORS
+from turbo_cable.backends.redis_pubsub import REDIS_ERRORS
 from turbo_cable.identity import Identity
 from turbo_cable.presence_board import Presence, PresenceBoard, summarize
 from turbo_cable.protocol import encode_json

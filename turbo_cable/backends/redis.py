@@ -81,6 +81,7 @@ class RedisBackend(Backend):
     """Fans broadcasts out through Redis pub/sub to every process that listens."""
 
     name = "redis"
+    relays = True
 
     def __init__(self, settings: CableSettings) -> None:
         super().__init__(settings)

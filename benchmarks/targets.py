@@ -102,6 +102,12 @@ TARGETS = {
             ("-m", "benchmarks.floor", "{port}", "{http_port}", "{ping}"),
             separate_http_port=True,
         ),
+        # The recommended target without metrics: what counting for /_metrics costs.
+        Target(
+            "turbo-uvicorn-no-metrics",
+            _uvicorn(TURBO_APP, *RECOMMENDED_UVICORN),
+            "benchmarks.turbo_no_metrics_settings",
+        ),
         # The other WebSocket implementations uvicorn offers, to pick the fastest.
         Target("turbo-uvicorn-legacy", _uvicorn(TURBO_APP, "--ws", "websockets"), TURBO_SETTINGS),
         Target(

@@ -65,6 +65,7 @@ STATICFILES_DIRS = [("vendor/turbo", TURBO_DIST)] if TURBO_DIST.is_dir() else []
 
 TURBO_CABLE: dict[str, object] = {
     "BACKEND": os.environ.get("TURBO_CABLE_BACKEND", "memory"),
+    "PRESENCE_TEMPLATE": "showcase/_presence.html",  # "N people are looking at these notes"
 }
 if os.environ.get("TURBO_CABLE_BROADCAST_URL"):
     TURBO_CABLE["BROADCAST_URL"] = os.environ["TURBO_CABLE_BROADCAST_URL"]

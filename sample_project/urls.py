@@ -13,4 +13,5 @@ urlpatterns = [
     path("progress/start/", views.start_progress, name="start-progress"),
     path("notes/", views.notes, name="notes"),
     path("notes/add/", views.add_note, name="add-note"),
+    path("status/", views.status, name="status"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import pytest
@@ -73,8 +74,11 @@ def test_figures_are_measured_and_plausible(results: list[dict[str, Any]]) -> No
             run_ = r[scenario]
             assert 0 <= run_["p50_ms"] <= run_["p99_ms"] <= run_["max_ms"] < 10_000
             assert run_["deliveries_per_s"] > 0
-            assert run_["server_cpu_s"] > 0  # delivering costs the server something
-            assert run_["client_cpu_share"] > 0
+            # Counted per thread in nanoseconds: even a smoke fan-out costs the server
+            # something, and no more than the wall time on this machine's cores.
+            assert run_["server_cpu_s"] > 0, r["target"]
+            assert 0 < run_["server_cpu_share"] <= (os.cpu_count() or 1), r["target"]
+            assert run_["client_cpu_share"] > 0  # Node reports its own CPU in microseconds
 
 
 @pytest.fixture(scope="module")

@@ -166,3 +166,27 @@ async def test_the_score_form_is_answered_with_turbo_streams_and_redirects_witho
     )
     assert status == [422, "text/vnd.turbo-stream.html; charset=utf-8"]
     await tab.wait_for_text("#score-notice", "A score needs a name.")
+
+
+async def test_notes_say_how_many_people_are_looking(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    alice, bob = await two_tabs(open_tab, sample.url + "/notes/")
+    for tab in (alice, bob):
+        await tab.wait_for_text("#notes-presence", "2 people are looking at these notes")
+    await bob.page.close()
+    await alice.wait_for_text("#notes-presence", "1 person is looking at these notes")
+
+
+async def test_the_status_page_shows_its_own_cable_live(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    status = await open_tab(sample.url + "/status/", wait_connected=1)
+    await open_tab(sample.url + "/notes/", wait_connected=1)
+    # Updated over the cable: the notes tab opened after the status page was rendered.
+    await status.wait_for_text("#status-present", "notes: 1 (1 anonymous)")
+    await status.page.wait_for_function(
+        "() => /^\\d/.test(document.querySelector('#status-rate').textContent)"
+    )
+    assert int(await status.text("#status-connections")) >= 2
+    assert "status: 1" in await status.text("#status-busiest")

@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # what the names are, for type checkers; nothing is imported 
     from turbo_cable.http import render_turbo_stream as render_turbo_stream
     from turbo_cable.middleware import TurboCableMiddleware as TurboCableMiddleware
     from turbo_cable.models import Broadcastable as Broadcastable
+    from turbo_cable.presence_board import Presence as Presence
+    from turbo_cable.presence_board import presence as presence
     from turbo_cable.refreshes import acollecting_refreshes as acollecting_refreshes
     from turbo_cable.refreshes import collecting_refreshes as collecting_refreshes
     from turbo_cable.rendering import dom_id as dom_id
@@ -68,6 +70,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "turbo_cable.middleware": ("TurboCableMiddleware",),
     "turbo_cable.models": ("Broadcastable",),
+    "turbo_cable.presence_board": ("Presence", "presence"),
     "turbo_cable.refreshes": ("collecting_refreshes", "acollecting_refreshes"),
     "turbo_cable.rendering": ("dom_id",),
     "turbo_cable.streams": ("signed_stream_name", "stream_name"),

@@ -1,9 +1,10 @@
 """The ASGI entry point: a middleware that serves the cable in front of any application.
 
-It takes ``CABLE_PATH`` (WebSocket), ``BROADCAST_PATH`` and ``HEALTH_PATH`` (HTTP) for itself and
-hands every other scope, HTTP, WebSocket and lifespan alike, to the application
-it wraps: Django's own handler by default, or a Channels ``ProtocolTypeRouter``
-whose consumers keep working beside the cable while pages move over.
+It takes ``CABLE_PATH`` (WebSocket), ``BROADCAST_PATH``, ``HEALTH_PATH`` and
+``METRICS_PATH`` (HTTP) for itself and hands every other scope, HTTP, WebSocket
+and lifespan alike, to the application it wraps: Django's own handler by
+default, or a Channels ``ProtocolTypeRouter`` whose consumers keep working beside
+the cable while pages move over.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from turbo_cable.conf import get_settings
 from turbo_cable.endpoint import serve_broadcast
 from turbo_cable.health import serve_health
 from turbo_cable.lifespan import CableLifespan
+from turbo_cable.metrics import serve_metrics
 from turbo_cable.shutdown import install_exit_signal_handlers
 
 __all__ = ["CableMiddleware", "get_asgi_application"]
@@ -37,7 +39,7 @@ def _app_path(scope: Scope) -> str:
 
 
 class CableMiddleware:
-    """Serves ``CABLE_PATH`` and ``BROADCAST_PATH``; passes everything else on."""
+    """Serves the cable's own paths; passes everything else on."""
 
     routes_turbo_cable = True  # looked for by the system check
 
@@ -65,6 +67,8 @@ class CableMiddleware:
             await serve_broadcast(scope, receive, send, get_backend(), self.settings)
         elif kind == "http" and _app_path(scope) == self.settings.HEALTH_PATH:
             await serve_health(scope, send, get_backend())
+        elif kind == "http" and _app_path(scope) == self.settings.METRICS_PATH:
+            await serve_metrics(scope, send, get_backend(), self.settings)
         elif kind == "websocket" and self._plain_django:
             await receive()  # Django has no WebSocket views: refuse the handshake (403)
             await send({"type": "websocket.close"})

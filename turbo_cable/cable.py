@@ -22,6 +22,7 @@ from turbo_cable.asgi_types import Event, Scope
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
+from turbo_cable.identity import Identity, identify
 from turbo_cable.inline_send import send_inline
 from turbo_cable.origins import origin_allowed, site_origins
 from turbo_cable.streams import RejectedStreamName, plain_stream_name, session_key_from_cookies
@@ -31,6 +32,7 @@ logger = logging.getLogger("turbo_cable")
 
 
 CLOSE_TIMEOUT = 5.0
+MAX_TARGET_LENGTH = 200  # characters of the element id a page wants presence rendered in
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -67,6 +69,7 @@ class Connection:
     __slots__ = (
         "_backend",
         "_closing",
+        "_identity",
         "_queue",
         "_queue_limit",
         "_queued_chars",
@@ -79,6 +82,7 @@ class Connection:
         "ended_by_server",
         "last_seen",
         "peer",
+        "scope",
         "session_key",
         "subscriptions",
     )
@@ -106,6 +110,8 @@ class Connection:
         self.last_seen = time.monotonic()
         self.peer = peer
         self.session_key: str | None = None  # from the handshake, for session-bound names
+        self.scope: Scope = {}  # the handshake's, read only if identity is needed
+        self._identity: tuple[Identity | None] | None = None  # once known
         self.subscriptions: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -129,6 +135,8 @@ class Connection:
                 len(queue),
                 self._queued_chars,
             )
+            if self._backend.stats is not None:
+                self._backend.stats.dropped_slow += 1
             self.close(protocol.POLICY_VIOLATION, "slow consumer", flush=False)
         else:
             queue.append(event)
@@ -272,9 +280,28 @@ class Connection:
             return
         if message.type == "subscribe":
             since = parse_position(message.extra)
-            await self._subscribe(message.stream or "", settings, since)
+            wire = message.stream or ""
+            stream = await self._subscribe(wire, settings, since)
+            seen = message.extra.get("presence")
+            if stream is not None and seen:
+                await self._join_presence(stream, wire, seen)
         elif message.type == "unsubscribe":
             await self._backend.unsubscribe(self, message.stream or "")
+
+    async def identity(self) -> Identity | None:
+        """Who is on the other end (None: anonymous), found on first use and kept."""
+        if self._identity is None:
+            self._identity = (await identify(self.scope),)
+        return self._identity[0]
+
+    async def _join_presence(self, stream: str, wire: str, seen: Any) -> None:
+        """``"presence": true``, or ``{"target": id}`` for a rendered update of that element."""
+        target = seen.get("target") if isinstance(seen, dict) else None
+        if not (isinstance(target, str) and 0 < len(target) <= MAX_TARGET_LENGTH):
+            target = None
+        identity = await self.identity()
+        if not self.closed and self.subscriptions.get(wire) == stream:  # still there
+            self._backend.presence.join(stream, self, identity, target)
 
     def receive_bytes(self) -> None:
         self.last_seen = time.monotonic()
@@ -291,14 +318,15 @@ class Connection:
 
     async def _subscribe(
         self, wire: str, settings: CableSettings, since: Position | None = None
-    ) -> None:
+    ) -> str | None:
+        """Subscribe to ``wire``; returns its plain name, or None when it was rejected."""
         reason = None
         stream = None
         if len(wire) > settings.MAX_STREAM_NAME_LENGTH:
             reason = "stream name too long"
         elif wire in self.subscriptions:
             self.send_text(protocol.encode_subscribed(wire))
-            return
+            return self.subscriptions[wire]
         elif len(self.subscriptions) >= settings.MAX_SUBSCRIPTIONS:
             reason = "too many subscriptions"
         else:
@@ -310,10 +338,13 @@ class Connection:
             client_warnings.warning(
                 self.peer, "rejected subscription from %s to %.80r: %s", self.peer, wire, reason
             )
+            if self._backend.stats is not None:
+                self._backend.stats.reject(reason or "rejected")
             self.send_text(protocol.encode_reject(wire, reason or "rejected"))
-            return
+            return None
         logger.debug("%s subscribes to %r since %s", self.peer, stream, since)
         await self._backend.subscribe(self, stream, wire, since)
+        return stream
 
 
 async def serve_cable(
@@ -331,6 +362,7 @@ async def serve_cable(
         return
     await send({"type": "websocket.accept"})
     connection = Connection(send, backend, peer, settings, client)
+    connection.scope = scope
     if settings.SESSION_BOUND_STREAMS:
         connection.session_key = session_key_from_cookies(_header(scope, b"cookie"))
     full = backend.admission_refusal(client)

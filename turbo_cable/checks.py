@@ -150,3 +150,23 @@ def check_session_bound_streams(**kwargs: Any) -> list[CheckMessage]:
         )
         for problem in problems
     ]
+
+
+@register()
+def check_identify_hook(**kwargs: Any) -> list[CheckMessage]:
+    """``IDENTIFY`` must import now, not fail at the first visitor who asks for presence."""
+    raw = raw_settings()
+    path = raw.get("IDENTIFY") if not validate(raw) else None
+    if not path:
+        return []
+    try:
+        import_string(path)
+    except ImportError as exc:
+        return [
+            Error(
+                f"TURBO_CABLE['IDENTIFY'] {path!r} cannot be imported: {exc}",
+                hint="Name an async callable that takes the handshake's ASGI scope.",
+                id="turbo_cable.E006",
+            )
+        ]
+    return []

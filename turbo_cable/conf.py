@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +29,7 @@ class CableSettings:
     CABLE_PATH: str = "/cable"
     BROADCAST_PATH: str = "/_broadcast"
     HEALTH_PATH: str = "/_health"
+    METRICS_PATH: str | None = "/_metrics"
     BROADCAST_URL: str | None = None
     BROADCAST_TOKEN: str | None = None
     BROADCAST_TIMEOUT: float = 2.0
@@ -51,6 +53,10 @@ class CableSettings:
     HISTORY_SIZE: int = 100
     HISTORY_TTL: float = 300.0
     EXIT_SIGNAL_HANDLERS: bool = False
+    IDENTIFY: str | None = None
+    PRESENCE_INTERVAL: float = 1.0
+    PRESENCE_TTL: float = 15.0
+    PRESENCE_TEMPLATE: str = "turbo_cable/presence.html"
 
     @property
     def broadcast_url(self) -> str:
@@ -139,6 +145,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "CABLE_PATH": (_is_path, "a URL path starting with '/'"),
     "BROADCAST_PATH": (_is_path, "a URL path starting with '/'"),
     "HEALTH_PATH": (_is_path, "a URL path starting with '/'"),
+    "METRICS_PATH": (lambda v: v is None or _is_path(v), "None or a URL path starting with '/'"),
     "BROADCAST_URL": (_is_http_url, "None or an http(s):// URL"),
     "BROADCAST_TOKEN": (_optional_str, "None or a non-empty string"),
     "BROADCAST_TIMEOUT": (_positive_number, "a number of seconds > 0"),
@@ -168,6 +175,16 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "HISTORY_TTL": (_positive_number, "a number of seconds > 0"),
     "EXIT_SIGNAL_HANDLERS": (lambda v: isinstance(v, bool), "True or False"),
+    "IDENTIFY": (
+        lambda v: v is None or (isinstance(v, str) and "." in v.strip(".")),
+        "None or the dotted path of an async callable",
+    ),
+    "PRESENCE_INTERVAL": (_positive_number, "a number of seconds > 0"),
+    "PRESENCE_TTL": (
+        lambda v: _positive_number(v) and v >= 1,
+        "a number of seconds >= 1",
+    ),
+    "PRESENCE_TEMPLATE": (lambda v: isinstance(v, str) and v != "", "a template name"),
 }
 
 DEFAULTS: Mapping[str, Any] = {
@@ -204,11 +221,25 @@ def validate(raw: Any) -> list[str]:
                 "unsigned names cannot expire or be bound to a session."
             )
     paths = [merged[key] for key in ("CABLE_PATH", "BROADCAST_PATH", "HEALTH_PATH")]
+    paths += [merged["METRICS_PATH"]] if merged["METRICS_PATH"] is not None else []
     if len(set(paths)) < len(paths):
         problems.append(
-            "TURBO_CABLE['CABLE_PATH'], ['BROADCAST_PATH'] and ['HEALTH_PATH'] must differ."
+            "TURBO_CABLE['CABLE_PATH'], ['BROADCAST_PATH'], ['HEALTH_PATH'] and "
+            "['METRICS_PATH'] must differ."
         )
     return problems
+
+
+def metrics_enabled(settings: CableSettings) -> bool:
+    """Whether the cable counts for ``METRICS_PATH``: it is set and ``prometheus-client``
+    (the ``metrics`` extra) is installed; otherwise counting costs nothing at all."""
+    return settings.METRICS_PATH is not None and prometheus_installed()
+
+
+@functools.cache
+def prometheus_installed() -> bool:
+    """Found, not imported: the cable process imports it only when first scraped."""
+    return importlib.util.find_spec("prometheus_client") is not None
 
 
 def raw_settings() -> Any:

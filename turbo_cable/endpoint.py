@@ -63,18 +63,25 @@ def _has_token(headers: dict[bytes, str], settings: CableSettings) -> bool:
     )
 
 
-def authorize(scope: Scope, settings: CableSettings) -> None:
-    """Never a web page; then the token, or loopback that no proxy or page can fake."""
+def authorize(scope: Scope, settings: CableSettings, *, reading: str | None = None) -> None:
+    """Never a web page; then the token, or loopback that no proxy or page can fake.
+
+    ``reading`` names what a ``GET`` reads (e.g. "metrics"); without it the request
+    is a broadcast, whose body must also be a type no page may POST unasked.
+    """
     headers = request_headers(scope)
     if b"origin" in headers:
         raise BadBroadcast(403, "requests from web pages (with an Origin header) are refused")
     media_type = headers.get(b"content-type", "").partition(";")[0].strip().lower()
-    if media_type != "application/json":  # anything else a page may POST without preflight
+    if reading is None and media_type != "application/json":
+        # anything else a page may POST without preflight
         raise BadBroadcast(403, "Content-Type must be application/json")
     if _has_token(headers, settings):
         return
     if not _is_loopback(scope):
-        raise BadBroadcast(403, "broadcasts are accepted from loopback or with the token only")
+        if reading is None:
+            raise BadBroadcast(403, "broadcasts are accepted from loopback or with the token only")
+        raise BadBroadcast(403, f"{reading} can be read from loopback or with the token only")
     if any(name in headers for name in FORWARDING_HEADERS):
         raise BadBroadcast(
             403, "a request with forwarding headers (from a proxy) needs BROADCAST_TOKEN"

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from sample_project.showcase import progress
+from sample_project.showcase import live_status, progress
 from sample_project.showcase.models import Counter, Note, Score
 from turbo_cable import accepts_turbo_stream, render_turbo_stream
 
@@ -80,3 +80,12 @@ def add_note(request: HttpRequest) -> HttpResponse:
     if text:
         Note.objects.create(text=text)
     return redirect("notes")
+
+
+async def status(request: HttpRequest) -> HttpResponse:
+    """This process's cable, live: the figures are broadcast every second while watched."""
+    from turbo_cable.backends import get_backend
+
+    live_status.ensure_reporting()
+    context = live_status.figures(get_backend(), None)
+    return render(request, "showcase/status.html", context)

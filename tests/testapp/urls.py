@@ -5,4 +5,5 @@ from tests.testapp import views
 urlpatterns = [
     path("comments/", views.create_comment),
     path("announce/", views.announce),
+    path("log-in/", views.log_in),
 ]

@@ -7,6 +7,7 @@ from typing import cast
 from turbo_cable.backends.base import Backend, BackendUnavailable, RelayPublisher
 from turbo_cable.conf import CableSettings, get_settings
 from turbo_cable.history import Position
+from turbo_cable.presence_board import Presence
 
 __all__ = [
     "Backend",
@@ -14,6 +15,7 @@ __all__ = [
     "RelayPublisher",
     "create_backend",
     "get_backend",
+    "presence_of",
     "relay_publisher",
     "reset_backend",
     "stream_position",
@@ -89,3 +91,13 @@ def stream_position(stream: str) -> Position | None:
         return backend.position(stream) if backend is not None else None
     relay = relay_publisher()
     return cast("Backend", relay).position(stream)
+
+
+def presence_of(stream: str) -> Presence:
+    """Who is on ``stream`` (plain name), from any thread: with Redis, every process;
+    with ``memory``, a cable in this process (nobody otherwise)."""
+    if get_settings().BACKEND == "memory":
+        backend = running_backend()
+        return backend.presence.store.read_sync(stream) if backend is not None else Presence()
+    relay = relay_publisher()
+    return cast("Backend", relay).presence.store.read_sync(stream)

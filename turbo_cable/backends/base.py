@@ -1,35 +1,36 @@
 """The interface every backend implements, and what they all share.
 
-A backend owns this process's :class:`~turbo_cable.hub.Hub`, the set of open
-connections and the keep-alive loop. Subclasses decide how a broadcast reaches
-the hub: directly (memory) or through another service (redis).
+A backend owns this process's :class:`~turbo_cable.hub.Hub` (streams to
+connections), its :class:`~turbo_cable.registry.ConnectionRegistry` (the open
+sockets, their caps and keep-alive) and the stream history. Subclasses decide how
+a broadcast reaches the hub: directly (memory) or through another service that
+every process listens to (``relays``: redis).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
-import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from turbo_cable.conf import CableSettings
+from turbo_cable.conf import CableSettings, metrics_enabled
 from turbo_cable.history import MemoryHistory, Position
-from turbo_cable.hub import Hub
+from turbo_cable.hub import Connection, Hub
 from turbo_cable.protocol import (
     GOING_AWAY,
-    NORMAL,
-    PING,
     encode_message,
     encode_resync,
     encode_subscribed,
 )
+from turbo_cable.registry import ConnectionRegistry
+from turbo_cable.stats import CableStats
+
+if TYPE_CHECKING:
+    from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
 
-PING_EVENT: dict[str, Any] = {"type": "websocket.send", "text": PING}
-PING_BATCH = 500  # sockets pinged between two yields to the event loop
 LOOP_ANSWER_TIMEOUT = 1.0  # seconds another thread waits for the loop to answer
 T = TypeVar("T")
 
@@ -61,42 +62,38 @@ class RelayPublisher(Protocol):
     async def publish(self, stream: str, data: Any) -> int: ...
 
 
-class CableConnection(Protocol):
-    client: str  # the client's address, for the per-client connection limit
-    last_seen: float
-    subscriptions: dict[str, str]  # wire name -> plain name
-
-    def deliver(self, event: dict[str, Any]) -> None: ...
-
-    def close(self, code: int, reason: str) -> None: ...
-
-
 class Backend:
     """In-process delivery; relaying backends override ``publish`` and the hooks below."""
 
     name = "memory"
+    relays = False  # True: streams are listened to in another service (``_listen``)
 
     def __init__(self, settings: CableSettings) -> None:
         self.settings = settings
-        self.hub = Hub()
+        self.stats: CableStats | None = CableStats() if metrics_enabled(settings) else None
+        self.hub = Hub(self.stats)
         # Positions and replay; None for backends that keep no history.
         self.history: MemoryHistory | None = None
-        self.connections: set[CableConnection] = set()
-        self.connections_per_client: collections.Counter[str] = collections.Counter()
+        self.connections = ConnectionRegistry(settings)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False
         self._unlistening: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self._presence: PresenceBoard | None = None  # made when a page first asks for it
 
     # -- lifecycle --------------------------------------------------------------
     async def start(self) -> None:
         """Bind to the running loop and start the keep-alive loop (idempotent)."""
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
-            self._keepalive = self.loop.create_task(self._keep_alive())
+            self._keepalive = self.loop.create_task(
+                self.connections.keep_alive(after_each_pass=self._sweep_history)
+            )
 
     async def stop(self) -> None:
         self.going_away()
+        if self._presence is not None:
+            self._presence.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
@@ -112,57 +109,46 @@ class Backend:
         when it can."""
         return "shutting down" if self.stopping else None
 
+    @property
+    def presence(self) -> PresenceBoard:
+        """Who is on which stream, for pages that asked (see :mod:`turbo_cable.presence_board`)."""
+        if self._presence is None:
+            from turbo_cable.presence_board import PresenceBoard
+
+            self._presence = PresenceBoard(self)
+        return self._presence
+
+    def presence_store(self, board: PresenceBoard) -> PresenceStore:
+        """Where presence is kept: this process, for the memory backend."""
+        from turbo_cable.presence_board import LocalPresenceStore
+
+        return LocalPresenceStore(board)
+
+    def relay_connected(self) -> bool | None:
+        """Whether the link to the relaying service is up; None without one (memory)."""
+        return None
+
     def close_all(self, code: int, reason: str) -> None:
-        for connection in list(self.connections):
-            connection.close(code, reason)
+        self.connections.close_all(code, reason)
 
-    async def _keep_alive(self) -> None:
-        """One loop for all sockets: ping every interval, close the silent ones.
-
-        Sockets are pinged in batches with a yield between them, so ten thousand
-        pings do not hold up broadcasts for the whole pass.
-        """
-        interval, idle_timeout = self.settings.PING_INTERVAL, self.settings.IDLE_TIMEOUT
-        while True:
-            await asyncio.sleep(interval)
-            now = time.monotonic()
-            for n, connection in enumerate(list(self.connections), 1):
-                if now - connection.last_seen > idle_timeout:
-                    logger.warning("closing idle connection %r", connection)
-                    connection.close(NORMAL, "idle timeout")
-                else:
-                    connection.deliver(PING_EVENT)
-                if n % PING_BATCH == 0:
-                    await asyncio.sleep(0)
-            if self.history is not None:
-                self.history.sweep(listened=lambda stream: self.hub.subscriber_count(stream) > 0)
+    def _sweep_history(self) -> None:
+        if self.history is not None:
+            self.history.sweep(listened=lambda stream: self.hub.subscriber_count(stream) > 0)
 
     # -- connections ------------------------------------------------------------
     def admission_refusal(self, client: str) -> str | None:
         """Why one more connection from ``client`` must be refused now, or None."""
-        limit = self.settings.connection_limit
-        if limit is not None and len(self.connections) >= limit:
-            return f"server full ({limit} connections)"
-        per_client = self.settings.MAX_CONNECTIONS_PER_CLIENT
-        if per_client is not None and self.connections_per_client[client] >= per_client:
-            return f"too many connections from {client} ({per_client})"
-        return None
+        return self.connections.refusal(client)
 
-    async def connect(self, connection: CableConnection) -> None:
+    async def connect(self, connection: Connection) -> None:
         await self.start()
-        if connection not in self.connections:
-            self.connections.add(connection)
-            self.connections_per_client[connection.client] += 1
+        self.connections.add(connection)
 
-    def disconnect(self, connection: CableConnection) -> None:
+    def disconnect(self, connection: Connection) -> None:
         """Forget a closing connection at once, so no broadcast is queued for it."""
-        if connection in self.connections:
-            self.connections.remove(connection)
-            left = self.connections_per_client[connection.client] - 1
-            if left:
-                self.connections_per_client[connection.client] = left
-            else:
-                del self.connections_per_client[connection.client]
+        self.connections.remove(connection)
+        if self._presence is not None:
+            self._presence.leave_all(connection)
         for wire, stream in connection.subscriptions.items():
             if self.hub.discard(stream, wire, connection):
                 self._last_listener_left(stream)
@@ -171,7 +157,7 @@ class Backend:
 
     async def subscribe(
         self,
-        connection: CableConnection,
+        connection: Connection,
         stream: str,
         wire: str,
         since: Position | None = None,
@@ -187,7 +173,7 @@ class Backend:
         self._confirm(connection, stream, wire, since)
 
     def _confirm(
-        self, connection: CableConnection, stream: str, wire: str, since: Position | None
+        self, connection: Connection, stream: str, wire: str, since: Position | None
     ) -> None:
         if self.history is None:
             self._answer(connection, stream, wire, None, since, None)
@@ -196,9 +182,9 @@ class Backend:
         missed = self.history.since(stream, since) if since is not None else []
         self._answer(connection, stream, wire, now, since, missed)
 
-    @staticmethod
     def _answer(
-        connection: CableConnection,
+        self,
+        connection: Connection,
         stream: str,
         wire: str,
         now: Position | None,
@@ -216,12 +202,18 @@ class Backend:
         if missed is None:
             logger.info("cannot replay %r from %s for %r", stream, since, connection)
             connection.deliver(_text(encode_resync(wire, now.epoch, now.offset)))
+            if self.stats is not None:
+                self.stats.resyncs += 1
             return
+        if self.stats is not None:
+            self.stats.replayed += len(missed)
         for offset, data in missed:
             connection.deliver(_text(encode_message(wire, data, epoch=now.epoch, offset=offset)))
 
-    async def unsubscribe(self, connection: CableConnection, wire: str) -> None:
+    async def unsubscribe(self, connection: Connection, wire: str) -> None:
         stream = connection.subscriptions.pop(wire, None)
+        if stream is not None and self._presence is not None:
+            self._presence.leave(stream, connection)
         if stream is not None and self.hub.discard(stream, wire, connection):
             self._last_listener_left(stream)
             await self._unlisten(stream)
@@ -271,7 +263,7 @@ class Backend:
 
     def _schedule_unlisten(self, stream: str) -> None:
         """Run ``_unlisten`` from sync code, if this backend has one to run."""
-        if type(self)._unlisten is Backend._unlisten:
+        if not self.relays:
             return
         if self.loop is not None and not self.loop.is_closed():
             task = self.loop.create_task(self._unlisten(stream))

@@ -37,12 +37,15 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from turbo_cable.backends.base import Backend, BackendUnavailable, CableConnection
+from turbo_cable.backends.base import Backend, BackendUnavailable
 from turbo_cable.backends.redis_catchup import CatchUp
 from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
-from turbo_cable.backends.redis_subscriber import REDIS_ERRORS, Subscriber
+from turbo_cable.backends.redis_presence import NOTICE_START, RedisPresenceStore, noticed_stream
+from turbo_cable.backends.redis_pubsub import REDIS_ERRORS, PubSubLink
 from turbo_cable.conf import CableSettings
 from turbo_cable.history import Position
+from turbo_cable.hub import Connection
+from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
 
@@ -78,6 +81,7 @@ class RedisBackend(Backend):
     """Fans broadcasts out through Redis pub/sub to every process that listens."""
 
     name = "redis"
+    relays = True
 
     def __init__(self, settings: CableSettings) -> None:
         super().__init__(settings)
@@ -87,7 +91,8 @@ class RedisBackend(Backend):
         self._client: redis.asyncio.Redis | None = None
         self._sync_client: redis.Redis | None = None
         self._sync_client_lock = threading.Lock()
-        self._subscriber: Subscriber | None = None
+        self._link: PubSubLink | None = None
+        self._ever_connected = False
         self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
         self.catch_up = CatchUp(self.hub, self._read_since, self._caught_up)
         self._keeping: asyncio.Task[None] | None = None
@@ -110,10 +115,10 @@ class RedisBackend(Backend):
             protocol=RESP,
             retry=AsyncRetry(NoBackoff(), 0),
         )
-        self._subscriber = Subscriber(
-            pool, self.hub, self.channel, self.heard, self.catch_up.reconnected, self.location
+        self._link = PubSubLink(
+            pool, self.hub, self.channel, self.heard, self._link_connected, self.location
         )
-        self._subscriber.start()
+        self._link.start()
         self._keeping = asyncio.get_running_loop().create_task(self._keep_listened_history())
         logger.info(
             "turbo_cable relays broadcasts through Redis at %s (channel prefix %r)",
@@ -127,8 +132,8 @@ class RedisBackend(Backend):
         if self._keeping is not None:
             self._keeping.cancel()
             self._keeping = None
-        if self._subscriber is not None:
-            await self._subscriber.stop()
+        if self._link is not None:
+            await self._link.stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -137,26 +142,43 @@ class RedisBackend(Backend):
                 self._sync_client.close()
                 self._sync_client = None
 
+    def _link_connected(self) -> None:
+        if self.stats is not None and self._ever_connected:
+            self.stats.redis_reconnects += 1
+        self._ever_connected = True
+        self.catch_up.reconnected()
+
+    def presence_store(self, board: PresenceBoard) -> PresenceStore:
+        return RedisPresenceStore(self, board)
+
+    def relay_connected(self) -> bool:
+        return self._link is not None and self._link.connected
+
     def unready_reason(self) -> str | None:
         reason = super().unready_reason()
-        if reason is None and (self._subscriber is None or not self._subscriber.connected):
+        if reason is None and (self._link is None or not self._link.connected):
             reason = "Redis is unreachable"
         return reason
 
     # -- which streams this process hears -----------------------------------------
     async def _listen(self, stream: str) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.sync(stream)
+        if self._link is not None:
+            await self._link.sync(stream)
 
     async def _unlisten(self, stream: str) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.sync(stream)
+        if self._link is not None:
+            await self._link.sync(stream)
         if not self.hub.subscriber_count(stream):
             # Keep its history a whole HISTORY_TTL for a client that comes back.
             await self._refresh_history([stream])
 
     def heard(self, message: bytes) -> None:
         """A message arrived on one of our channels: hand it to the local hub."""
+        if message.startswith(NOTICE_START):
+            stream = noticed_stream(message)
+            if stream is not None:
+                self.presence.changed(stream)
+                return
         try:
             stream, data, position = decode_envelope(message)
         except ValueError as exc:
@@ -171,11 +193,11 @@ class RedisBackend(Backend):
         self.catch_up.forget(stream)
 
     async def _caught_up(self) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.caught_up()
+        if self._link is not None:
+            await self._link.caught_up()
 
     def _hears(self, stream: str) -> bool:
-        subscriber = self._subscriber
+        subscriber = self._link
         return subscriber is not None and subscriber.hears(stream)
 
     # -- publishing ---------------------------------------------------------------
@@ -245,7 +267,7 @@ class RedisBackend(Backend):
     # -- positions and replay -------------------------------------------------------
     async def subscribe(
         self,
-        connection: CableConnection,
+        connection: Connection,
         stream: str,
         wire: str,
         since: Position | None = None,
@@ -361,6 +383,12 @@ class RedisBackend(Backend):
             if self._blocking_run is None or self._blocking_run.client is not client:
                 self._blocking_run = Scripts.on(client)
             return self._blocking_run
+
+    def async_client(self) -> redis.asyncio.Redis:
+        return self._async_client()
+
+    def blocking_client(self) -> redis.Redis:
+        return self._blocking_client()
 
     def _async_client(self) -> redis.asyncio.Redis:
         if self._client is None:

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from turbo_cable.backends.redis_subscriber import REDIS_ERRORS
+from turbo_cable.backends.redis_pubsub import REDIS_ERRORS
 from turbo_cable.history import Position
 from turbo_cable.hub import Hub
 

@@ -32,6 +32,7 @@ register = template.Library()
 logger = logging.getLogger("turbo_cable")
 
 MARKER = "turbo-cable-stream"
+STREAM_OPTIONS = ("presence", "presence_target")  # keyword options of turbo_stream_from
 
 
 def cable_url() -> str:
@@ -68,35 +69,59 @@ def page_session_key(request: Any) -> str | None:
     return session.session_key  # type: ignore[no-any-return]
 
 
-def stream_source(*streamables: Any, session_key: str | None = None) -> SafeString:
-    """The marker element for one stream built from ``streamables`` (turbo-rails semantics)."""
+def _presence(presence: Any, target: Any) -> str:
+    """The attributes that make the client ask to be seen on the stream."""
+    if not presence and not target:
+        return ""
+    return format_html(
+        " presence{}", format_html(' presence-target="{}"', target) if target else ""
+    )
+
+
+def stream_source(
+    *streamables: Any,
+    session_key: str | None = None,
+    presence: bool = False,
+    presence_target: str | None = None,
+) -> SafeString:
+    """The marker element for one stream built from ``streamables`` (turbo-rails semantics).
+
+    ``presence`` makes the page's visitor seen on the stream (see
+    :mod:`turbo_cable.presence_board`); ``presence_target`` is the id of an element to
+    update with the rendered ``PRESENCE_TEMPLATE`` as people come and go.
+    """
     wire = wire_stream_name(*streamables, session_key=session_key)
     plain = stream_name(*streamables)
     return format_html(
-        '<{} stream="{}"{} cable-url="{}" ping-interval="{}"{}></{}>',
+        '<{} stream="{}"{} cable-url="{}" ping-interval="{}"{}{}></{}>',
         MARKER,
         wire,
         format_html(' name="{}"', plain) if plain != wire else "",
         cable_url(),
         ping_interval(),
         _position(plain),
+        _presence(presence, presence_target),
         MARKER,
     )
 
 
 class StreamSourceNode(template.Node):
-    def __init__(self, parts: list[FilterExpression]) -> None:
+    def __init__(
+        self, parts: list[FilterExpression], options: dict[str, FilterExpression] | None = None
+    ) -> None:
         self.parts = parts
+        self.options = options or {}
 
     def render(self, context: Context) -> str:
         values = [part.resolve(context) for part in self.parts]
+        options = {name: value.resolve(context) for name, value in self.options.items()}
         if any(_is_anonymous_user(value) for value in values):
             return _no_subscription(" ".join(part.token for part in self.parts))
         session_key = None
         if get_settings().SESSION_BOUND_STREAMS:
             session_key = page_session_key(context.get("request"))
         try:
-            return stream_source(*values, session_key=session_key)
+            return stream_source(*values, session_key=session_key, **options)
         except (TypeError, ValueError) as error:
             given = " ".join(part.token for part in self.parts)
             kind = TypeError if isinstance(error, TypeError) else ValueError
@@ -123,14 +148,22 @@ def _no_subscription(given: str) -> str:
 
 @register.tag
 def turbo_stream_from(parser: Parser, token: Token) -> StreamSourceNode:
-    """``{% turbo_stream_from part [part ...] %}``: subscribe the page to one stream."""
+    """``{% turbo_stream_from part [part ...] [presence=True] [presence_target="id"] %}``:
+    subscribe the page to one stream (and be seen on it)."""
     bits = token.split_contents()
     if len(bits) < 2:
         raise template.TemplateSyntaxError(
             f"{{% {bits[0]} %}} needs at least one part of a stream name, "
             f'e.g. {{% {bits[0]} "room" room %}}.'
         )
-    return StreamSourceNode([parser.compile_filter(bit) for bit in bits[1:]])
+    parts = bits[1:]
+    options: dict[str, FilterExpression] = {}
+    while parts and parts[-1].partition("=")[0] in STREAM_OPTIONS:
+        name, _, value = parts.pop().partition("=")
+        options[name] = parser.compile_filter(value)
+    if not parts:
+        raise template.TemplateSyntaxError(f"{{% {bits[0]} %}} needs a part of a stream name.")
+    return StreamSourceNode([parser.compile_filter(bit) for bit in parts], options)
 
 
 @register.simple_tag

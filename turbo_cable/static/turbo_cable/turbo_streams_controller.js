@@ -242,6 +242,11 @@
       clearTimeout(subscription.releaseTimer)
       subscription.releaseTimer = null
       subscription.name = marker.getAttribute("name") || subscription.name
+      // Presence: be seen on the stream, and have the server render who is there into an element.
+      if (marker.hasAttribute("presence")) {
+        const target = marker.getAttribute("presence-target")
+        subscription.presence = target ? { target } : true
+      }
       subscription.markers.add(marker)
       this.markerUrl = marker.getAttribute("cable-url") || this.markerUrl
       this.markerPingInterval = marker.getAttribute("ping-interval") || this.markerPingInterval
@@ -272,6 +277,7 @@
 
     subscribe(subscription) {
       const frame = { type: "subscribe", stream: subscription.stream, ...subscription.position }
+      if (subscription.presence) frame.presence = subscription.presence
       if (this.send(frame)) subscription.state = "pending"
       else this.open()
     }

@@ -30,7 +30,7 @@ SUBSCRIBE_BATCH = 500  # channels per SUBSCRIBE when re-subscribing after a reco
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 
-class Subscriber:
+class PubSubLink:
     """Owns the pub/sub connection; ``sync(stream)`` makes Redis match the hub."""
 
     def __init__(

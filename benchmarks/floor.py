@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -49,24 +50,31 @@ def publish(stream: str, data: Any) -> int:
     return len(subscribers)
 
 
-async def http_broadcast(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+def broadcast_endpoint(
+    publish: Callable[[str, Any], int],
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     """Keep-alive ``POST /_broadcast``: just enough HTTP for the load generator."""
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            payload = json.loads(await reader.readexactly(length))
-            body = json.dumps({"recipients": publish(payload["stream"], payload["data"])}).encode()
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                b"content-length: %d\r\n\r\n%s" % (len(body), body)
-            )
-    except (asyncio.IncompleteReadError, ConnectionError):
-        writer.close()
+
+    async def http_broadcast(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                payload = json.loads(await reader.readexactly(length))
+                recipients = publish(payload["stream"], payload["data"])
+                body = json.dumps({"recipients": recipients}).encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\n\r\n%s" % (len(body), body)
+                )
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    return http_broadcast
 
 
 async def keep_alive(interval: float) -> None:
@@ -77,7 +85,7 @@ async def keep_alive(interval: float) -> None:
 
 async def main(cable_port: int, broadcast_port: int, ping_interval: float) -> None:
     pinger = asyncio.create_task(keep_alive(ping_interval))
-    http = await asyncio.start_server(http_broadcast, "127.0.0.1", broadcast_port)
+    http = await asyncio.start_server(broadcast_endpoint(publish), "127.0.0.1", broadcast_port)
     async with serve(
         cable, "127.0.0.1", cable_port, compression=None, ping_interval=None, max_queue=None
     ) as server:
@@ -87,7 +95,8 @@ async def main(cable_port: int, broadcast_port: int, ping_interval: float) -> No
     pinger.cancel()
 
 
-if __name__ == "__main__":
+def run_from_command_line(main: Callable[[int, int, float], Awaitable[None]]) -> None:
+    """``CABLE_PORT BROADCAST_PORT [PING_INTERVAL]``, on uvloop when it is installed."""
     try:
         import uvloop
     except ImportError:  # the floor still runs, on the default loop
@@ -96,3 +105,7 @@ if __name__ == "__main__":
     interval = float(sys.argv[3]) if len(sys.argv) > 3 else 30.0
     runner = uvloop.run if uvloop is not None else asyncio.run
     runner(main(ports[0], ports[1], interval))
+
+
+if __name__ == "__main__":
+    run_from_command_line(main)

@@ -41,9 +41,13 @@ function onFrame(raw) {
   }
 }
 
-function open(stream) {
+// ``localAddress``: the loopback source address to connect from (127.0.0.2, ...), each of
+// which has its own range of ephemeral ports, so one generator can hold over 28k sockets.
+function open(stream, localAddress) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(cableUrl, { perMessageDeflate: false, handshakeTimeout: 30000 });
+    const options = { perMessageDeflate: false, handshakeTimeout: 30000 };
+    if (localAddress) options.localAddress = localAddress;
+    const ws = new WebSocket(cableUrl, options);
     let subscribed = false;
     ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", stream })));
     ws.on("message", function first(raw) {
@@ -70,15 +74,16 @@ function open(stream) {
   });
 }
 
-async function connect({ count, prefix, streams, concurrency = 100 }) {
+async function connect({ count, prefix, streams, concurrency = 100, sources = [] }) {
   const started = now();
   let next = 0;
   let failed = 0;
   const worker = async () => {
     while (next < count) {
       const stream = `${prefix}-${next % streams}`;
+      const source = sources.length ? sources[next % sources.length] : undefined;
       next += 1;
-      if (!(await open(stream))) failed += 1;
+      if (!(await open(stream, source))) failed += 1;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

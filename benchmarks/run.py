@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import MIB, Scale, ensure_load_generator, run_target
-from benchmarks.targets import DEFAULT_TARGETS, ROOT, TARGETS, WORKER_TARGETS
+from benchmarks.targets import DEFAULT_TARGETS, ROOT, SERVER_TARGETS, TARGETS, WORKER_TARGETS
 
 RESULTS = ROOT / "benchmarks" / "results"
 FLOOR = "floor-websockets"
@@ -119,18 +119,43 @@ def workers_table(results: list[dict[str, Any]], scale: Scale) -> str:
     return "\n".join(lines)
 
 
+def _chart(
+    results: list[dict[str, Any]], scale: Scale, when: str, stamp: str, copy: Path | None
+) -> None:
+    """The table as a chart in the results, and a copy to publish when asked."""
+    try:
+        from benchmarks.chart import draw
+    except ImportError as exc:  # matplotlib comes with the bench extra only
+        print(f"no chart: {exc} (pip install -e '.[bench]')", file=sys.stderr)
+        return
+    title = f"django-turbo-cable benchmarks, {when} ({platform.machine()}, 2 shared cores)"
+    path = RESULTS / f"{stamp}.png"
+    draw(results, scale, title, path)
+    print(f"chart: {path}", file=sys.stderr)
+    if copy is not None:
+        draw(results, scale, title, copy)
+        print(f"chart: {copy}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every scenario size")
     parser.add_argument(
         "--targets",
         default=",".join((*DEFAULT_TARGETS, *WORKER_TARGETS)),
-        help=f"any of {', '.join(TARGETS)}",
+        help=f"any of {', '.join(TARGETS)}; 'servers' stands for runcable's server "
+        f"candidates and floors ({', '.join(SERVER_TARGETS)})",
+    )
+    parser.add_argument(
+        "--chart-copy",
+        type=Path,
+        help="also write the chart here (docs/benchmark.png is the one README.rst shows)",
     )
     options = parser.parse_args(argv)
     # Stopped from outside: still stop the servers and generators started so far.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = [name.strip() for name in options.targets.split(",") if name.strip()]
+    names = [n for name in names for n in (SERVER_TARGETS if name == "servers" else (name,))]
     unknown = [name for name in names if name not in TARGETS]
     if unknown:
         parser.error(f"unknown targets: {', '.join(unknown)}")
@@ -147,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     Path(RESULTS / f"{stamp}.json").write_text(json.dumps(document, indent=2))
+    _chart(results, scale, f"{started:%Y-%m-%d}, scale {options.scale}", stamp, options.chart_copy)
     print(f"{started:%Y-%m-%d}, scale {options.scale}, Python {platform.python_version()}\n")
     if any("idle_rss" in r for r in results):
         print(table(results, scale))

@@ -54,6 +54,23 @@ def _runcable(*extra: str) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+def _granian(app: str) -> tuple[str, ...]:
+    """granian: HTTP and WebSocket in Rust (hyper, tungstenite), the application on uvloop."""
+    return (
+        "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
+        "--workers", "1", "--loop", "uvloop", "--backpressure", "200000", "--log-level", "warning",
+        app,
+    )  # fmt: skip
+
+
+def _hypercorn(app: str) -> tuple[str, ...]:
+    """hypercorn: h11 and wsproto, on uvloop."""
+    return (
+        "-m", "hypercorn", "--bind", "127.0.0.1:{port}", "--worker-class", "uvloop",
+        "--log-level", "warning", app,
+    )  # fmt: skip
+
+
 def _daphne(app: str) -> tuple[str, ...]:
     return ("-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", "{port}", app)
 
@@ -65,6 +82,7 @@ RECOMMENDED_UVICORN = (
     "--ws", "turbo_cable.uvicorn_protocol:WebSocketProtocol", "--ws-ping-interval", "0",
 )  # fmt: skip
 TURBO_APP = "sample_project.asgi:application"
+CABLE_APP = "benchmarks.cable_app:application"  # what runcable serves, for other servers
 CHANNELS_APP = "benchmarks.channels_peer.asgi:application"
 TURBO_SETTINGS = "benchmarks.turbo_settings"
 CHANNELS_SETTINGS = "benchmarks.channels_peer.settings"
@@ -97,6 +115,20 @@ TARGETS = {
             _uvicorn(TURBO_APP, "--ws", "wsproto", "--ws-ping-interval", "0"),
             TURBO_SETTINGS,
         ),
+        # runcable's application under each candidate server, to choose the fastest.
+        Target(
+            "runcable-uvicorn-wsproto",
+            _uvicorn(CABLE_APP, "--ws", "wsproto", "--ws-ping-interval", "0"),
+            TURBO_SETTINGS,
+        ),
+        Target("runcable-granian", _granian(CABLE_APP), TURBO_SETTINGS),
+        Target("runcable-hypercorn", _hypercorn(CABLE_APP), TURBO_SETTINGS),
+        # The fan-out alone on servers that are not ASGI: what each would cost at least.
+        Target(
+            "floor-picows",
+            ("-m", "benchmarks.floor_picows", "{port}", "{http_port}", "{ping}"),
+            separate_http_port=True,
+        ),
         # Two worker processes behind one port, every broadcast going through Redis.
         Target(
             "turbo-uvicorn-redis-2w",
@@ -123,6 +155,16 @@ DEFAULT_TARGETS = (
     "floor-websockets",
 )
 WORKER_TARGETS = ("turbo-uvicorn-redis-2w", "channels-uvicorn-redis-2w")
+# The server candidates for runcable and their floors, beside turbo-runcable (uvicorn and
+# the cable's sansio protocol class); their servers come with the ``bench`` extra.
+SERVER_TARGETS = (
+    "turbo-runcable",
+    "runcable-uvicorn-wsproto",
+    "runcable-granian",
+    "runcable-hypercorn",
+    "floor-websockets",
+    "floor-picows",
+)
 
 
 def free_port() -> int:

@@ -29,6 +29,14 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def restartable_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """Redis as the test leaves it (killed, stopped); started again for the next test."""
+    yield redis_server
+    if redis_server.process is None or redis_server.process.poll() is not None:
+        redis_server.start()
+
+
+@pytest.fixture
 def configure(settings: Settings) -> Iterator[Callable[..., None]]:
     """Sets ``TURBO_CABLE`` in this test process (which runs no cable) for the test."""
 

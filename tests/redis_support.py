@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.servers import free_port
+from tests.servers import LiveServer, free_port, live_server
 
 PREFIX = "turbo_cable:"
 
@@ -102,3 +103,16 @@ async def eventually(condition: Callable[[], object], timeout: float = 5.0) -> b
             return False
         await asyncio.sleep(0.05)
     return True
+
+
+@contextlib.contextmanager
+def two_processes(
+    redis_server: RedisServer, env: dict[str, str] | None = None
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two uvicorn processes of the test project, sharing ``redis_server``."""
+    settings = {"BACKEND": redis_server.url}
+    with (
+        live_server("uvicorn", settings=settings, env=env) as first,
+        live_server("uvicorn", settings=settings, env=env) as second,
+    ):
+        yield first, second

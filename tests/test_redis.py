@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.cable_client import CableClient, contract
-from tests.redis_support import PREFIX, RedisServer, eventually
-from tests.servers import ROOT, LiveServer, live_server
+from tests.redis_support import PREFIX, RedisServer, eventually, two_processes
+from tests.servers import ROOT, LiveServer
 from tests.test_broadcast_full_path import migrated_database, post_form
 from turbo_cable.streams import signed_stream_name
 
@@ -23,13 +23,9 @@ pytestmark = pytest.mark.redis
 def pair(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    settings = {"BACKEND": redis_server.url}
     env = {"TURBO_CABLE_TEST_DB": migrated_database(tmp_path_factory.mktemp("redis-pair"))}
-    with (
-        live_server("uvicorn", settings=settings, env=env) as first,
-        live_server("uvicorn", settings=settings, env=env) as second,
-    ):
-        yield first, second
+    with two_processes(redis_server, env=env) as processes:
+        yield processes
 
 
 def publish_from_a_script(redis_server: RedisServer, stream: str, data: object) -> str:

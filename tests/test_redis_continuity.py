@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 
 from tests.cable_client import CableClient
-from tests.redis_support import RedisServer
-from tests.servers import LiveServer, live_server
+from tests.redis_support import RedisServer, two_processes
+from tests.servers import LiveServer
 from turbo_cable.streams import signed_stream_name
 
 pytestmark = pytest.mark.redis
@@ -35,20 +35,8 @@ SETTLE = 10.0  # seconds the last broadcast may take to arrive after the disrupt
 
 @pytest.fixture(scope="module")
 def pair(redis_server: RedisServer) -> Iterator[tuple[LiveServer, LiveServer]]:
-    settings = {"BACKEND": redis_server.url}
-    with (
-        live_server("uvicorn", settings=settings) as following,
-        live_server("uvicorn", settings=settings) as publishing,
-    ):
-        yield following, publishing
-
-
-@pytest.fixture
-def restartable(redis_server: RedisServer) -> Iterator[RedisServer]:
-    """Redis as the test leaves it; started again afterwards for the next test."""
-    yield redis_server
-    if redis_server.process is None or redis_server.process.poll() is not None:
-        redis_server.start()
+    with two_processes(redis_server) as processes:
+        yield processes
 
 
 @dataclasses.dataclass
@@ -243,16 +231,16 @@ async def test_every_acknowledged_broadcast_arrives_once_across_pubsub_disconnec
 
 
 async def test_every_acknowledged_broadcast_arrives_once_or_resyncs_across_a_redis_restart(
-    pair: tuple[LiveServer, LiveServer], restartable: RedisServer
+    pair: tuple[LiveServer, LiveServer], restartable_redis: RedisServer
 ) -> None:
     receiving, sending = pair
     logged = len(receiving.output())
     async with following(receiving, "restart") as follower:
         with publishing(sending, "restart") as publisher:
             await asyncio.sleep(1.5)
-            restartable.kill()  # nothing saved: the stream's history and epoch are gone
+            restartable_redis.kill()  # nothing saved: the stream's history and epoch are gone
             await asyncio.sleep(3.0)
-            await asyncio.to_thread(restartable.start)
+            await asyncio.to_thread(restartable_redis.start)
             await asyncio.sleep(3.0)
             acknowledged, summary = await finish(publisher, follower, receiving, logged)
     refused = [sent for sent in publisher.sent if sent.status != 200]

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from tests.cable_client import CableClient
-from tests.redis_support import PREFIX, RedisServer, eventually
+from tests.redis_support import PREFIX, RedisServer, eventually, two_processes
 from tests.servers import LiveServer, live_server
 from turbo_cable.streams import signed_stream_name
 
@@ -23,20 +23,8 @@ RESUME = 5.0  # seconds for cross-process delivery to come back after Redis does
 
 @pytest.fixture(scope="module")
 def pair(redis_server: RedisServer) -> Iterator[tuple[LiveServer, LiveServer]]:
-    settings = {"BACKEND": redis_server.url}
-    with (
-        live_server("uvicorn", settings=settings) as first,
-        live_server("uvicorn", settings=settings) as second,
-    ):
-        yield first, second
-
-
-@pytest.fixture
-def outage(redis_server: RedisServer) -> Iterator[RedisServer]:
-    """Redis as the test leaves it; started again afterwards for the next test."""
-    yield redis_server
-    if redis_server.process is None or redis_server.process.poll() is not None:
-        redis_server.start()
+    with two_processes(redis_server) as processes:
+        yield processes
 
 
 def timed_broadcast(server: LiveServer, stream: str, data: object) -> tuple[int, dict, float]:
@@ -51,7 +39,7 @@ def redis_connections(server: LiveServer, redis_server: RedisServer) -> int:
 
 
 async def test_while_redis_is_down_local_delivery_works_and_broadcasts_answer_503(
-    pair: tuple[LiveServer, LiveServer], outage: RedisServer
+    pair: tuple[LiveServer, LiveServer], restartable_redis: RedisServer
 ) -> None:
     first, second = pair
     stream = signed_stream_name("outage")
@@ -61,7 +49,7 @@ async def test_while_redis_is_down_local_delivery_works_and_broadcasts_answer_50
     ):
         await local.subscribe(stream)
         await remote.subscribe(stream)
-        outage.kill()
+        restartable_redis.kill()
 
         status, body, took = timed_broadcast(first, "outage", "local only")
         assert status == 503
@@ -81,52 +69,52 @@ async def test_while_redis_is_down_local_delivery_works_and_broadcasts_answer_50
 
 
 async def test_a_hung_redis_fails_broadcasts_within_a_bounded_time(
-    pair: tuple[LiveServer, LiveServer], outage: RedisServer
+    pair: tuple[LiveServer, LiveServer], restartable_redis: RedisServer
 ) -> None:
-    assert outage.process is not None
-    outage.process.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
+    assert restartable_redis.process is not None
+    restartable_redis.process.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
     try:
         status, body, took = timed_broadcast(pair[0], "nobody-listens", "lost")
     finally:
-        outage.process.send_signal(signal.SIGCONT)
+        restartable_redis.process.send_signal(signal.SIGCONT)
     assert status == 503, body
     assert took < FAIL_FAST
 
 
 async def test_after_redis_restarts_cross_process_delivery_resumes_within_seconds(
-    pair: tuple[LiveServer, LiveServer], outage: RedisServer
+    pair: tuple[LiveServer, LiveServer], restartable_redis: RedisServer
 ) -> None:
     first, second = pair
     before, during = signed_stream_name("before"), signed_stream_name("during")
     async with await CableClient.connect(first.cable_url) as client:
         await client.subscribe(before)
-        outage.kill()
+        restartable_redis.kill()
         assert (await client.subscribe(during))["type"] == "subscribed"
         assert second.broadcast("before", "lost")[0] == 503
         await asyncio.sleep(1)  # let the subscriber fail to reconnect a few times
-        outage.start()
+        restartable_redis.start()
         restarted = time.monotonic()
 
         # Every stream with local subscribers is subscribed again, however it started.
         expected = sorted(f"{PREFIX}{name}".encode() for name in ("before", "during"))
-        assert await eventually(lambda: outage.channels() == expected, RESUME)
+        assert await eventually(lambda: restartable_redis.channels() == expected, RESUME)
         assert time.monotonic() - restarted < RESUME
         assert second.broadcast("before", "back")[0] == 200
         assert second.broadcast("during", "back too")[0] == 200
         assert [(await client.receive())["data"] for _ in range(2)] == ["back", "back too"]
 
         # Failed reconnection attempts left no sockets behind.
-        assert redis_connections(first, outage) <= 2
-    assert await eventually(lambda: outage.channels() == [])
+        assert redis_connections(first, restartable_redis) <= 2
+    assert await eventually(lambda: restartable_redis.channels() == [])
 
 
 async def test_a_server_stops_promptly_while_redis_is_down(
-    redis_server: RedisServer, outage: RedisServer
+    redis_server: RedisServer, restartable_redis: RedisServer
 ) -> None:
     with live_server("uvicorn", settings={"BACKEND": redis_server.url}) as server:
         async with await CableClient.connect(server.cable_url) as client:
             await client.subscribe(signed_stream_name("stopping"))
-            outage.kill()
+            restartable_redis.kill()
             started = time.monotonic()
             assert server.stop() in (0, -signal.SIGTERM), server.output()
             assert time.monotonic() - started < 5

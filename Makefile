@@ -8,30 +8,25 @@ VENV := .venv
 VENV6 := .venv-django6
 VENV613 := .venv-py313
 EXTRAS := dev,daphne,uvicorn,redis
+comma := ,
 
 .PHONY: run run-wsgi test lint test-django52 test-django6 test-django6-py313 bench bench-smoke install-system clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[$(EXTRAS)]' 'django>=5.2,<6.0'
-	touch $@
+# One recipe per test environment: $(call venv,DIR,PYTHON_VARIABLE,COMMAND,DJANGO,SUITE).
+# The interpreter is $(PYTHON_VARIABLE) if it exists, else COMMAND on PATH.
+define venv
+$(1)/.installed: setup.cfg pyproject.toml
+	@test -x "$($(2))" || command -v "$($(2))" >/dev/null || command -v $(3) >/dev/null || \
+	  { echo "$(3) is needed for $(5): set $(2)=/path/to/$(3)"; exit 1; }
+	$$$$(test -x "$($(2))" && echo "$($(2))" || command -v "$($(2))" || echo $(3)) -m venv $(1)
+	$(1)/bin/pip install -q --upgrade pip
+	$(1)/bin/pip install -q -e '.[$$(EXTRAS)]' '$(4)'
+	touch $$@
+endef
 
-$(VENV6)/.installed: setup.cfg pyproject.toml
-	@test -x "$(PYTHON312)" || command -v python3.12 >/dev/null || \
-	  { echo "Python 3.12 is needed for the Django 6 suite: set PYTHON312=/path/to/python3.12"; exit 1; }
-	$$(test -x "$(PYTHON312)" && echo "$(PYTHON312)" || echo python3.12) -m venv $(VENV6)
-	$(VENV6)/bin/pip install -q --upgrade pip
-	$(VENV6)/bin/pip install -q -e '.[$(EXTRAS)]' 'django>=6.0,<6.2'
-	touch $@
-
-$(VENV613)/.installed: setup.cfg pyproject.toml
-	@test -x "$(PYTHON313)" || command -v python3.13 >/dev/null || \
-	  { echo "Python 3.13 is needed for the Django 6 suite on 3.13: set PYTHON313=/path/to/python3.13"; exit 1; }
-	$$(test -x "$(PYTHON313)" && echo "$(PYTHON313)" || echo python3.13) -m venv $(VENV613)
-	$(VENV613)/bin/pip install -q --upgrade pip
-	$(VENV613)/bin/pip install -q -e '.[$(EXTRAS)]' 'django>=6.0,<6.2'
-	touch $@
+$(eval $(call venv,$(VENV),PYTHON,python3,django>=5.2$(comma)<6.0,the Django 5.2 suite))
+$(eval $(call venv,$(VENV6),PYTHON312,python3.12,django>=6.0$(comma)<6.2,the Django 6 suite))
+$(eval $(call venv,$(VENV613),PYTHON313,python3.13,django>=6.0$(comma)<6.2,the Django 6 suite on 3.13))
 
 run: $(VENV)/.installed
 	@test -d .js/node_modules/@hotwired/turbo || ! command -v npm >/dev/null || \

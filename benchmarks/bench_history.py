@@ -7,6 +7,8 @@ all, with positions only (``HISTORY_SIZE=0``) and with history (``HISTORY_SIZE=1
 With Redis (a redis-server of its own on a free loopback port): the round trip of one
 broadcast from a process without a cable, a bare PUBLISH vs the history script
 without and with kept messages, and the Redis memory per stream of kept history.
+Beside ``runcable`` (its builtin server, memory backend): the round trip of a broadcast
+``POST`` and of the position ``GET`` a page rendered in a WSGI process runs.
 
 Run: ``.venv/bin/python benchmarks/bench_history.py [STREAMS] [MESSAGES]``.
 """
@@ -25,10 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.redis_support import RedisServer  # noqa: E402
+from tests.servers import live_server  # noqa: E402
 from turbo_cable.backends.memory import MemoryBackend  # noqa: E402
 from turbo_cable.backends.redis import RedisBackend  # noqa: E402
 from turbo_cable.conf import CableSettings  # noqa: E402
 from turbo_cable.history import MemoryHistory  # noqa: E402
+from turbo_cable.http_delivery import position_over_http, post_broadcast  # noqa: E402
+from turbo_cable.protocol import encode_json  # noqa: E402
 
 PAYLOAD = 200  # bytes per message
 WINDOW = 100  # HISTORY_SIZE when history is on
@@ -94,8 +99,8 @@ def publish_rates(sizes: dict[str, int | None]) -> dict[str, float]:
 
 
 def redis_round_trips(url: str) -> dict[str, float]:
-    """Microseconds per broadcast published from a process without a cable."""
-    results = {}
+    """Microseconds per broadcast published from a process without a cable, and per
+    position read."""
     on = RedisBackend(CableSettings(BACKEND=url, HISTORY_SIZE=WINDOW, REDIS_PREFIX="bench-on:"))
     off = RedisBackend(CableSettings(BACKEND=url, HISTORY_SIZE=0, REDIS_PREFIX="bench-off:"))
     bare = off._blocking_client()
@@ -105,21 +110,52 @@ def redis_round_trips(url: str) -> dict[str, float]:
         f"positions + history, HISTORY_SIZE={WINDOW}": lambda n: on.publish_sync(
             f"s{n % 100}", payload(n)
         ),
+        # What a page's marker costs: the read-only position read the tag runs, next to
+        # the history script a subscribe runs (which may start an epoch and push expiries).
+        "a page's position now (HMGET)": lambda n: on.position(f"s{n % 100}"),
+        # In a request the tag reads where the stream stood when the request began.
+        "a page's position 5 ms back (script)": lambda n: on.position(
+            f"s{n % 100}", time.monotonic() - 0.005
+        ),
+        "a subscribe's history read (script)": lambda n: on.blocking_scripts().read(
+            on.history.keys(f"s{n % 100}"), on.history.read_args(None)
+        ),
     }
-    for publish in runs.values():
-        for n in range(200):  # warm up: connections, script loading
-            publish(n)
-    best = dict.fromkeys(runs, float("inf"))
-    for _round in range(ROUNDS):  # interleaved, best of: other work on the machine only adds
-        for label, publish in runs.items():
-            started = time.perf_counter()
-            for n in range(ROUND_TRIPS):
-                publish(n)
-            best[label] = min(best[label], (time.perf_counter() - started) / ROUND_TRIPS * 1e6)
-    results.update(best)
+    results = best_round_trips(runs)
     on._blocking_client().close()
     bare.close()
     return results
+
+
+def runcable_round_trips() -> dict[str, float]:
+    """Microseconds per broadcast POSTed to ``runcable`` and per position read from it,
+    from this process (a WSGI process's place), over one kept-alive connection."""
+    with live_server("runcable") as cable:
+        settings = CableSettings(BROADCAST_URL=f"{cable.http_url}/_broadcast")
+        runs = {
+            "a broadcast (POST)": lambda n: post_broadcast(
+                encode_json({"stream": f"s{n % 100}", "data": payload(n)}).encode(), settings
+            ),
+            "a page's position 5 ms back (GET ?age=)": lambda n: position_over_http(
+                f"s{n % 100}", settings, time.monotonic() - 0.005
+            ),
+        }
+        return best_round_trips(runs)
+
+
+def best_round_trips(runs: dict[str, Any]) -> dict[str, float]:
+    """Microseconds per call of each run, best of ``ROUNDS`` interleaved rounds."""
+    for call in runs.values():
+        for n in range(200):  # warm up: connections, script loading
+            call(n)
+    best = dict.fromkeys(runs, float("inf"))
+    for _round in range(ROUNDS):  # interleaved, best of: other work on the machine only adds
+        for label, call in runs.items():
+            started = time.perf_counter()
+            for n in range(ROUND_TRIPS):
+                call(n)
+            best[label] = min(best[label], (time.perf_counter() - started) / ROUND_TRIPS * 1e6)
+    return best
 
 
 def redis_memory_per_stream(redis: RedisServer, streams: int, messages: int) -> float:
@@ -158,7 +194,7 @@ def main() -> None:
     redis = RedisServer()
     try:
         for label, micros in redis_round_trips(redis.url).items():
-            measure = f"Redis: one broadcast round trip (best of {ROUNDS}), {label}"
+            measure = f"Redis: one round trip (best of {ROUNDS}), {label}"
             rows.append((measure, f"{micros:.0f} µs"))
         redis_streams = min(streams, 1_000)
         per_stream = redis_memory_per_stream(redis, redis_streams, messages)
@@ -170,6 +206,10 @@ def main() -> None:
         )
     finally:
         redis.stop()
+    for label, micros in runcable_round_trips().items():
+        rows.append(
+            (f"runcable over HTTP: one round trip (best of {ROUNDS}), {label}", f"{micros:.0f} µs")
+        )
     python = sys.version.split()[0]
     print(f"{streams} streams x {messages} messages of {PAYLOAD} B; Python {python}")
     print()

@@ -137,7 +137,7 @@ def measure(options: argparse.Namespace, report: dict[str, Any]) -> None:
         time.sleep(1.0)
         report["idle_rss_mib"] = sampler.rss() / MIB
         base = f"127.0.0.1:{server.port}"  # type: ignore[attr-defined]
-        loadgen = LoadGenerator(f"ws://{base}/cable", f"http://{base}/_broadcast")
+        loadgen = LoadGenerator([f"ws://{base}/cable"], [f"http://{base}/_broadcast"])
         opened, started = 0, time.monotonic()
         while opened < options.connections:
             if _available_mib() < options.min_free_mib:

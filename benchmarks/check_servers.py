@@ -37,6 +37,11 @@ from tests.raw_websocket import RawWebSocket
 PROBE_APP = "benchmarks.probe_app:application"
 CANDIDATES = (
     Target(
+        "turbo_cable's builtin server",
+        ("-m", "turbo_cable.server", PROBE_APP, "--host", "127.0.0.1", "--port", "{port}"),
+        TURBO_SETTINGS,
+    ),
+    Target(
         "uvicorn + turbo_cable protocol (sansio)",
         _uvicorn(PROBE_APP, *RECOMMENDED_UVICORN),
         TURBO_SETTINGS,

@@ -21,15 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from benchmarks.processes import Sampler
 from benchmarks.targets import Server, Target
 
 HERE = Path(__file__).resolve().parent
 MIB = 1024 * 1024
 TRAFFIC_PING_INTERVAL = 30.0  # the cable's default
-SPREAD_ATTEMPTS = 3  # connects tried before giving up on a worker that takes no socket
+SPREAD_ATTEMPTS = 10  # connects tried before giving up on a worker that takes no socket
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +46,9 @@ class Scale:
     payload_bytes: int = 500
     budget_seconds: float = 60.0
     drain_seconds: float = 60.0
+    # How long a warmed-up server rests before it is measured (half of it after each
+    # step of idle sockets, before its RSS is read).
+    settle_seconds: float = 1.0
 
     @classmethod
     def scaled(cls, factor: float) -> Scale:
@@ -87,16 +88,20 @@ def ensure_load_generator() -> None:
 class LoadGenerator:
     """The Node.js process; ``ask`` sends one command and waits for its answer."""
 
-    def __init__(self, cable_url: str, broadcast_url: str, fresh_posts: bool = False) -> None:
-        # A fresh connection per POST lets each broadcast land on any worker.
+    def __init__(
+        self, cable_urls: list[str], broadcast_urls: list[str], fresh_posts: bool = False
+    ) -> None:
+        # A fresh connection per POST lets each broadcast land on any worker; with
+        # several URLs, sockets and broadcasts are spread over them in turn.
         posts = ["fresh"] if fresh_posts else []
+        urls = [",".join(cable_urls), ",".join(broadcast_urls)]
         self.process = subprocess.Popen(
-            ["node", str(HERE / "loadgen.mjs"), cable_url, broadcast_url, *posts],
+            ["node", str(HERE / "loadgen.mjs"), *urls, *posts],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        self.stats = psutil.Process(self.process.pid)
+        self.stats = Sampler(self.process.pid)
         self._read()
 
     def _read(self) -> dict[str, Any]:
@@ -116,8 +121,9 @@ class LoadGenerator:
         return self._read()
 
     def cpu_seconds(self) -> float:
-        times = self.stats.cpu_times()
-        return float(times.user + times.system)
+        """Counted like the server's, per thread in nanoseconds: a short run's share of
+        10 ms ticks may be none at all."""
+        return self.stats.cpu_seconds()
 
     def stop(self) -> None:
         if self.process.stdin is not None:
@@ -167,16 +173,16 @@ def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]
     """
     raise_open_file_limit(max(scale.idle) + 1000)
     result: dict[str, Any] = {"target": target.name}
-    if target.workers > 1:
+    if target.workers > 1 or target.processes > 1:
         return {**result, **_traffic(target, scale, log)}
-    with _serving(target, scale.ping_interval) as (_, sampler, loadgen):
+    with _serving(target, scale.ping_interval, scale.settle_seconds) as (_, sampler, loadgen):
         result["idle_rss"] = sampler.rss()
         result["idle_uss"] = sampler.uss()
         opened = 0
         for count in scale.idle:
             answer = loadgen.ask("connect", count=count - opened, prefix="idle", streams=10)
             opened = answer["open"]
-            time.sleep(0.5)
+            time.sleep(scale.settle_seconds / 2)
             result[f"rss_{count}"] = sampler.rss()
             result[f"open_{count}"] = opened
             log(f"  {target.name}: {opened} idle connections, RSS {sampler.rss() / MIB:.1f} MiB")
@@ -189,7 +195,8 @@ def run_target(target: Target, scale: Scale, log: Any = print) -> dict[str, Any]
 def _traffic(target: Target, scale: Scale, log: Any) -> dict[str, Any]:
     """The rate and fan-out runs, on a fresh server with the default ping interval."""
     result: dict[str, Any] = {}
-    with _serving(target, TRAFFIC_PING_INTERVAL) as (server, sampler, loadgen):
+    serving = _serving(target, TRAFFIC_PING_INTERVAL, scale.settle_seconds)
+    with serving as (server, sampler, loadgen):
         redis = None if server.redis is None else Sampler(server.redis.pid)
         split = _connect(
             server, sampler, loadgen, scale.rate_subscribers, "rate", scale.rate_streams
@@ -232,13 +239,22 @@ def _traffic(target: Target, scale: Scale, log: Any) -> dict[str, Any]:
 def _connect(
     server: Server, sampler: Sampler, loadgen: LoadGenerator, count: int, prefix: str, streams: int
 ) -> list[int] | None:
-    """Open and subscribe ``count`` sockets; with several workers, the sockets each one holds.
+    """Open and subscribe ``count`` sockets; with several workers or processes, the
+    sockets each one holds.
 
     A worker that took none (one may win every accept of a burst) makes the run
-    meaningless, so the sockets are closed and opened again.
+    meaningless, so the sockets are closed and opened again. Processes side by side
+    hold the sockets the generator spread over their ports (each one's subscribed count).
     """
-    for _ in range(SPREAD_ATTEMPTS):
-        loadgen.ask("connect", count=count, prefix=prefix, streams=streams)
+    for attempt in range(SPREAD_ATTEMPTS):
+        # Workers share one listening socket, and the first to wake accepts the whole
+        # burst; after a lopsided try, sockets open one at a time, so each is a new race.
+        concurrency = 100 if attempt == 0 else 1
+        answer = loadgen.ask(
+            "connect", count=count, prefix=prefix, streams=streams, concurrency=concurrency
+        )
+        if sampler.side_by_side:
+            return list(answer["per_url"])
         if not sampler.workers:
             return None
         split = sampler.sockets_per_worker(server.port)
@@ -250,17 +266,18 @@ def _connect(
 
 @contextlib.contextmanager
 def _serving(
-    target: Target, ping_interval: float
+    target: Target, ping_interval: float, settle_seconds: float
 ) -> Iterator[tuple[Server, Sampler, LoadGenerator]]:
     """A fresh server, warmed up by broadcasts, and a load generator pointed at it."""
     server = target.start(ping_interval)
     loadgen = None
     try:
-        sampler = Sampler(server.pid)
+        sampler = Sampler(*server.pids)
         for _ in range(4 * target.workers):  # load the broadcast path's code, in every worker
-            _post(server.broadcast_url, "warm-up", "x")
-        time.sleep(1.0)
-        loadgen = LoadGenerator(server.cable_url, server.broadcast_url, target.workers > 1)
+            for url in server.broadcast_urls:
+                _post(url, "warm-up", "x")
+        time.sleep(settle_seconds)
+        loadgen = LoadGenerator(server.cable_urls, server.broadcast_urls, target.workers > 1)
         yield server, sampler, loadgen
     finally:
         if loadgen is not None:

@@ -8,11 +8,17 @@ import { performance } from "node:perf_hooks";
 import readline from "node:readline";
 import WebSocket from "ws";
 
-const [cableUrl, broadcastUrl, posts] = process.argv.slice(2);
+// Each URL argument may list several servers, comma-separated (processes side by side):
+// sockets are spread over the cable URLs so that every stream has subscribers on each,
+// and broadcasts go to the broadcast URLs in turn.
+const [cableArg, broadcastArg, posts] = process.argv.slice(2);
+const cableUrls = cableArg.split(",");
 // "fresh": a new connection per POST, so that behind several workers each broadcast
-// lands on whichever worker accepts it; otherwise one kept-alive connection.
-const agent = posts === "fresh" ? false : new http.Agent({ keepAlive: true, maxSockets: 1 });
-const target = new URL(broadcastUrl);
+// lands on whichever worker accepts it; otherwise one kept-alive connection per URL.
+const targets = broadcastArg.split(",").map((url) => ({
+  url: new URL(url),
+  agent: posts === "fresh" ? false : new http.Agent({ keepAlive: true, maxSockets: 1 }),
+}));
 
 const sockets = [];
 const byStream = new Map(); // stream -> number of open subscribers
@@ -43,7 +49,7 @@ function onFrame(raw) {
 
 // ``localAddress``: the loopback source address to connect from (127.0.0.2, ...), each of
 // which has its own range of ephemeral ports, so one generator can hold over 28k sockets.
-function open(stream, localAddress) {
+function open(cableUrl, stream, localAddress) {
   return new Promise((resolve) => {
     const options = { perMessageDeflate: false, handshakeTimeout: 30000 };
     if (localAddress) options.localAddress = localAddress;
@@ -81,13 +87,15 @@ async function connect({ count, prefix, streams, concurrency = 100, sources = []
   const worker = async () => {
     while (next < count) {
       const stream = `${prefix}-${next % streams}`;
+      const cableUrl = cableUrls[Math.floor(next / streams) % cableUrls.length];
       const source = sources.length ? sources[next % sources.length] : undefined;
       next += 1;
-      if (!(await open(stream, source))) failed += 1;
+      if (!(await open(cableUrl, stream, source))) failed += 1;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { open: sockets.length, failed, seconds: (now() - started) / 1000 };
+  const perUrl = cableUrls.map((url) => sockets.filter((ws) => ws.url === url).length);
+  return { open: sockets.length, failed, seconds: (now() - started) / 1000, per_url: perUrl };
 }
 
 async function hold({ seconds }) {
@@ -118,10 +126,10 @@ async function closeAll() {
   return { open: 0 };
 }
 
-function post(body, timeoutMs) {
+function post({ url, agent }, body, timeoutMs) {
   return new Promise((resolve) => {
     const request = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent,
+      { host: url.hostname, port: url.port, path: url.pathname, method: "POST", agent,
         headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
       (response) => {
         response.resume();
@@ -158,7 +166,8 @@ async function broadcast({ prefix, streams, count, rate, size, budget, drain }) 
     const stream = `${prefix}-${sent % streams}`;
     const data = `t=${now()};s=${sent};${padding}`.slice(0, Math.max(size, 40));
     run.expected += byStream.get(stream) || 0;
-    const status = await post(JSON.stringify({ stream, data }), budget * 1000);
+    const target = targets[sent % targets.length];
+    const status = await post(target, JSON.stringify({ stream, data }), budget * 1000);
     if (status !== 200) failedPosts += 1;
   }
   const sentSeconds = (now() - started) / 1000;

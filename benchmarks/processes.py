@@ -1,7 +1,8 @@
 """What the harness reads from a server's processes: CPU, memory, and who holds which socket.
 
-A multi-worker target is a master with worker children; its figures are the sums
-over all of them, and its sockets are counted per worker to show the split.
+A multi-worker target is a master with worker children, a scaled-out target several
+processes side by side; the figures are the sums over all of them, and a master's
+sockets are counted per worker to show the split.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ QUIET_PERIOD = 0.5
 
 
 class Sampler:
-    """CPU time and memory of a server: one process, or a master and its workers."""
+    """CPU time and memory of a server: one process, a master and its workers, or
+    several processes side by side (``others``), each with its children."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, *others: int) -> None:
         self.master = psutil.Process(pid)
         self.processes = [self.master, *self.master.children()]
+        for other in map(psutil.Process, others):
+            self.processes += [other, *other.children()]
         self.workers = workers_of(self.master)
+        self.side_by_side = bool(others)
 
     def rss(self) -> int:
         return sum(int(p.memory_info().rss) for p in self.processes)

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import MIB, Scale, ensure_load_generator, run_target
-from benchmarks.targets import DEFAULT_TARGETS, ROOT, SERVER_TARGETS, TARGETS, WORKER_TARGETS
+from benchmarks.targets import (
+    COMPARED,
+    DEFAULT_TARGETS,
+    PROCESS_TARGETS,
+    ROOT,
+    SERVER_TARGETS,
+    TARGETS,
+    WORKER_TARGETS,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 FLOOR = "floor-websockets"
@@ -119,6 +127,33 @@ def workers_table(results: list[dict[str, Any]], scale: Scale) -> str:
     return "\n".join(lines)
 
 
+def compared_table(results: list[dict[str, Any]], scale: Scale) -> str:
+    """The cable over Channels in the same shape: deliveries/s (higher is better) and
+    p99 (lower is better) as ratios, and what each lost."""
+    by_name = {r["target"]: r for r in results}
+    lines = [
+        f"| cable / Channels | {scale.rate_subscribers} subs: deliveries/s, p99 "
+        f"| lost (cable, Channels) | {scale.fanout_subscribers} fan-out: deliveries/s, p99 "
+        "| lost (cable, Channels) |",
+        "|---" * 5 + "|",
+    ]
+    for cable, channels in COMPARED:
+        if cable not in by_name or channels not in by_name:
+            continue
+        cells = [f"{cable} / {channels}"]
+        for scenario in ("rate", "fanout"):
+            ours, theirs = by_name[cable][scenario], by_name[channels][scenario]
+            p99 = "-"
+            if ours["p99_ms"] is not None and theirs["p99_ms"]:
+                p99 = f"{ours['p99_ms'] / theirs['p99_ms']:.3f}x"
+            cells += [
+                f"{_ratio(ours['deliveries_per_s'], theirs['deliveries_per_s'])}, {p99}",
+                f"{_lost(ours)}; {_lost(theirs)}",
+            ]
+        lines.append(f"| {' | '.join(cells)} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def _chart(
     results: list[dict[str, Any]], scale: Scale, when: str, stamp: str, copy: Path | None
 ) -> None:
@@ -144,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         "--targets",
         default=",".join((*DEFAULT_TARGETS, *WORKER_TARGETS)),
         help=f"any of {', '.join(TARGETS)}; 'servers' stands for runcable's server "
-        f"candidates and floors ({', '.join(SERVER_TARGETS)})",
+        f"candidates and floors ({', '.join(SERVER_TARGETS)}), 'redis-4p' for four "
+        f"processes of each on one Redis ({', '.join(PROCESS_TARGETS)})",
     )
     parser.add_argument(
         "--chart-copy",
@@ -155,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     # Stopped from outside: still stop the servers and generators started so far.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     names = [name.strip() for name in options.targets.split(",") if name.strip()]
-    names = [n for name in names for n in (SERVER_TARGETS if name == "servers" else (name,))]
+    groups = {"servers": SERVER_TARGETS, "redis-4p": PROCESS_TARGETS}
+    names = [n for name in names for n in groups.get(name, (name,))]
     unknown = [name for name in names if name not in TARGETS]
     if unknown:
         parser.error(f"unknown targets: {', '.join(unknown)}")
@@ -178,8 +215,12 @@ def main(argv: list[str] | None = None) -> int:
         print(table(results, scale))
     if not all("idle_rss" in r for r in results):
         print(
-            f"\nSeveral workers behind one port, sharing Redis:\n\n{workers_table(results, scale)}"
+            "\nSeveral workers behind one port, or processes side by side, sharing Redis:"
+            f"\n\n{workers_table(results, scale)}"
         )
+    compared = compared_table(results, scale)
+    if compared:
+        print(f"\nThe cable over Channels, same shape:\n\n{compared}")
     return 0
 
 

@@ -1,7 +1,9 @@
 """The servers under test, each started the same way on a free loopback port.
 
 Most are one process; the multi-worker ones are ``uvicorn --workers N`` sharing a
-redis-server that the target starts for itself and kills when it stops.
+redis-server that the target starts for itself and kills when it stops, and the
+scaled-out ones are N processes on one such redis-server, each on a port of its own
+(the load generator spreads its sockets and its broadcasts over them).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class Target:
     settings_module: str | None = None
     separate_http_port: bool = False
     workers: int = 1
+    processes: int = 1
     redis: bool = False
 
     def start(self, ping_interval: float) -> Server:
@@ -47,7 +50,8 @@ def _uvicorn(app: str, *extra: str) -> tuple[str, ...]:
 
 
 def _runcable(*extra: str) -> tuple[str, ...]:
-    """``manage.py runcable``: the cable alone, its own uvicorn options built in."""
+    """``manage.py runcable``: the cable alone, on its builtin server unless ``extra``
+    says ``--server uvicorn`` (then with its own uvicorn options built in)."""
     return (
         "-m", "django", "runcable", "--host", "127.0.0.1", "--port", "{port}",
         "--log-level", "warning", *extra,
@@ -95,6 +99,7 @@ TARGETS = {
         Target("turbo-daphne", _daphne(TURBO_APP), TURBO_SETTINGS),
         # The standalone cable server beside a WSGI site: the same cable, no pages loaded.
         Target("turbo-runcable", _runcable(), TURBO_SETTINGS),
+        Target("runcable-uvicorn", _runcable("--server", "uvicorn"), TURBO_SETTINGS),
         Target("channels-uvicorn", _uvicorn(CHANNELS_APP), CHANNELS_SETTINGS),
         Target("channels-daphne", _daphne(CHANNELS_APP), CHANNELS_SETTINGS),
         Target(
@@ -144,6 +149,22 @@ TARGETS = {
             workers=2,
             redis=True,
         ),
+        # Four processes of their own on one Redis, each on its own port: runcable as a
+        # WSGI site scales it out, and Channels as it scales out on channels_redis.
+        Target(
+            "turbo-runcable-redis-4p",
+            _runcable(),
+            "benchmarks.turbo_redis_settings",
+            processes=4,
+            redis=True,
+        ),
+        Target(
+            "channels-uvicorn-redis-4p",
+            _uvicorn(CHANNELS_APP),
+            "benchmarks.channels_peer.redis_settings",
+            processes=4,
+            redis=True,
+        ),
     )
 }
 DEFAULT_TARGETS = (
@@ -155,10 +176,18 @@ DEFAULT_TARGETS = (
     "floor-websockets",
 )
 WORKER_TARGETS = ("turbo-uvicorn-redis-2w", "channels-uvicorn-redis-2w")
-# The server candidates for runcable and their floors, beside turbo-runcable (uvicorn and
-# the cable's sansio protocol class); their servers come with the ``bench`` extra.
+PROCESS_TARGETS = ("turbo-runcable-redis-4p", "channels-uvicorn-redis-4p")
+# The cable and Channels in the same shape, compared row by row (cable / Channels).
+COMPARED = (
+    ("turbo-uvicorn-redis-2w", "channels-uvicorn-redis-2w"),
+    ("turbo-runcable-redis-4p", "channels-uvicorn-redis-4p"),
+)
+# The server candidates for runcable and their floors, beside turbo-runcable (the cable's
+# builtin server) and runcable-uvicorn (uvicorn with the cable's sansio protocol class);
+# their servers come with the ``bench`` extra.
 SERVER_TARGETS = (
     "turbo-runcable",
+    "runcable-uvicorn",
     "runcable-uvicorn-wsproto",
     "runcable-granian",
     "runcable-hypercorn",
@@ -182,11 +211,16 @@ def _accepting(port: int) -> bool:
 
 
 class Server:
-    """A running target; ``stop()`` ends it and everything it started."""
+    """A running target; ``stop()`` ends it and everything it started.
+
+    ``port`` and ``process`` are the first of ``ports`` and ``processes``: a target of
+    several processes has one of each per process.
+    """
 
     def __init__(self, target: Target, ping_interval: float) -> None:
         self.target = target
-        self.port = free_port()
+        self.ports = [free_port() for _ in range(target.processes)]
+        self.port = self.ports[0]
         self.http_port = free_port() if target.separate_http_port else self.port
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115  (lives as long as the server)
             prefix=f"bench-{target.name}-", suffix=".log", delete=False
@@ -198,12 +232,22 @@ class Server:
         env["TURBO_CABLE_PING_INTERVAL"] = str(ping_interval)
         if target.settings_module:
             env["DJANGO_SETTINGS_MODULE"] = target.settings_module
-        values = {"port": self.port, "http_port": self.http_port, "ping": ping_interval}
-        args = [arg.format(**values) for arg in target.args]
-        self.process = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
+        self.processes: list[subprocess.Popen[bytes]] = []
         try:
+            for port in self.ports:
+                http_port = self.http_port if port == self.port else port
+                values = {"port": port, "http_port": http_port, "ping": ping_interval}
+                args = [arg.format(**values) for arg in target.args]
+                self.processes.append(
+                    subprocess.Popen(
+                        [sys.executable, *args],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=self.log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            self.process = self.processes[0]
             self._wait_until_serving()
         except BaseException:
             self.stop()  # a server that did not start leaves nothing behind
@@ -214,6 +258,10 @@ class Server:
         return self.process.pid
 
     @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    @property
     def cable_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/cable"
 
@@ -221,15 +269,26 @@ class Server:
     def broadcast_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/_broadcast"
 
+    @property
+    def cable_urls(self) -> list[str]:
+        return [self.cable_url, *(f"ws://127.0.0.1:{port}/cable" for port in self.ports[1:])]
+
+    @property
+    def broadcast_urls(self) -> list[str]:
+        others = (f"http://127.0.0.1:{port}/_broadcast" for port in self.ports[1:])
+        return [self.broadcast_url, *others]
+
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
 
     def _wait_until_serving(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
+        waiting = [*self.ports, self.http_port]
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if any(process.poll() is not None for process in self.processes):
                 raise RuntimeError(f"{self.target.name} exited at start-up:\n{self.output()}")
-            if _accepting(self.port) and _accepting(self.http_port):
+            waiting = [port for port in waiting if not _accepting(port)]
+            if not waiting:
                 if self.target.workers > 1:
                     wait_for_workers(self.pid, self.target.workers, deadline - time.monotonic())
                 return
@@ -237,16 +296,17 @@ class Server:
         raise RuntimeError(f"{self.target.name} did not start in {timeout}s:\n{self.output()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            workers = psutil.Process(self.pid).children()
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            for worker in workers:  # a master killed above leaves its workers behind
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    worker.kill()
+        for process in self.processes:
+            if process.poll() is None:
+                workers = psutil.Process(process.pid).children()
+                process.terminate()
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                for worker in workers:  # a master killed above leaves its workers behind
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        worker.kill()
         if self.redis is not None:
             self.redis.stop()

@@ -91,6 +91,12 @@ class Tab:
             arg=[selector, text],
         )
 
+    async def wait_for_exact_text(self, selector: str, text: str) -> None:
+        await self.page.wait_for_function(
+            "([selector, text]) => document.querySelector(selector)?.textContent.trim() === text",
+            arg=[selector, text],
+        )
+
 
 OpenTab = Callable[..., Awaitable[Tab]]
 

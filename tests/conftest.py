@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 
 import pytest
 from pytest_django.fixtures import Settings
@@ -45,3 +46,17 @@ def configure(settings: Settings) -> Iterator[Callable[..., None]]:
 
     yield apply
     reset_backend()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failing test that ran against the sample project shows what its servers logged."""
+    report = yield
+    sample = getattr(item, "funcargs", {}).get("sample")
+    log = getattr(sample, "log", None)
+    if report.failed and isinstance(log, Path) and log.exists():
+        lines = log.read_text(errors="replace").splitlines()
+        report.sections.append(("the sample's server log (last 80 lines)", "\n".join(lines[-80:])))
+    return report

@@ -44,6 +44,25 @@ class RawWebSocket:
     def send_frame(self, payload: bytes, opcode: int = TEXT) -> None:
         self.sock.sendall(encode_frame(payload, opcode))
 
+    def read_frame(self) -> tuple[int, bytes]:
+        """The next frame from the server (unmasked): its opcode and payload."""
+        first, second = self._read_exactly(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._read_exactly(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._read_exactly(8))
+        return first & 0x0F, self._read_exactly(length)
+
+    def _read_exactly(self, count: int) -> bytes:
+        data = bytearray()
+        while len(data) < count:
+            chunk = self.sock.recv(min(count - len(data), 1 << 16))
+            if not chunk:
+                raise ConnectionError("server closed the socket")
+            data += chunk
+        return bytes(data)
+
     def close(self) -> None:
         self.sock.close()
 

@@ -6,6 +6,10 @@ alike; their tests run these same steps against their own servers.
 
 from __future__ import annotations
 
+import asyncio
+
+from playwright.async_api import Route
+
 from tests.browser_support import OpenTab, Tab
 
 
@@ -22,6 +26,36 @@ async def counter_updates_in_the_other_window(open_tab: OpenTab, url: str) -> No
     await alice.wait_for_text("#counter-value", str(before + 1))
     await bob.page.click("#increment")
     await alice.wait_for_text("#counter-value", str(before + 2))
+
+
+async def a_page_rendered_before_a_message_on_screen_does_not_undo_it(
+    open_tab: OpenTab, url: str
+) -> None:
+    """Alice's Turbo visit is rendered, then Bob's increment reaches her screen, then the
+    rendered page arrives: the page's position tells her client to replay what followed."""
+    alice, bob = await two_tabs(open_tab, url + "/")
+    await alice.wait_for_text("#turbo-status", "Turbo loaded")
+    before = int(await bob.text("#counter-value"))
+    rendered: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    shown = asyncio.Event()
+
+    async def hold_the_rendered_page(route: Route) -> None:
+        response = await route.fetch()
+        rendered.set_result(await response.text())
+        await shown.wait()
+        await route.fulfill(response=response)
+
+    await alice.page.route(url + "/", hold_the_rendered_page, times=1)
+    await alice.page.evaluate(
+        "() => { window.visited = new Promise(done => addEventListener('turbo:load', done)) }"
+    )
+    await alice.page.evaluate("Turbo.visit(location.href)")
+    assert f'<span id="counter-value">{before}</span>' in await rendered
+    await bob.page.click("#increment")
+    await alice.wait_for_exact_text("#counter-value", str(before + 1))
+    shown.set()
+    await alice.page.evaluate("window.visited")  # the older page is on screen now...
+    await alice.wait_for_exact_text("#counter-value", str(before + 1))  # ...and caught up
 
 
 async def scores_are_appended_replaced_and_removed(

@@ -71,7 +71,7 @@ class LiveServer:
             app = ""
         elif kind == "gunicorn":  # pages only, under WSGI: pass a WSGI ``app``
             command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}"]
-        elif kind == "runcable":  # the cable alone, under uvicorn; no pages
+        elif kind == "runcable":  # the cable alone, on its builtin server; no pages
             command = [
                 sys.executable, "-m", "django", "runcable", "--host", "127.0.0.1",
                 "--port", str(self.port),
@@ -85,7 +85,7 @@ class LiveServer:
             env=environment,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            preexec_fn=None if file_limit is None else lambda: _limit_files(file_limit),
+            preexec_fn=lambda: _as_from_a_terminal(file_limit),
         )
         self._wait_until_serving()
 
@@ -146,9 +146,17 @@ class LiveServer:
         return self.process.returncode
 
 
-def _limit_files(count: int) -> None:
-    """Run in the child before exec: at most ``count`` open file descriptors."""
-    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+def _as_from_a_terminal(file_limit: int | None) -> None:
+    """Run in the child before exec: SIGINT stops the server, whoever started the suite.
+
+    A suite started in the background (``make test &``, some CI runners) ignores
+    SIGINT, and an ignored signal stays ignored across exec: daphne would then never
+    hear the SIGINT the shutdown tests send. ``file_limit``: at most that many open
+    file descriptors.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if file_limit is not None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (file_limit, file_limit))
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -11,11 +12,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.template import Context, Template
 from django.test import override_settings
 
 from tests.servers import ROOT, free_port
 from turbo_cable.broadcast import DeliveryRefused, broadcast
 from turbo_cable.conf import CableSettings
+from turbo_cable.history import POSITION_PAUSE
 from turbo_cable.http_delivery import explain_failure
 
 
@@ -107,3 +110,54 @@ def test_other_network_errors_name_the_url_and_the_setting() -> None:
         f"OSError: Name or service not known (sending to {url}; "
         "TURBO_CABLE_BROADCAST_URL (or TURBO_CABLE['BROADCAST_URL']) changes it)"
     )
+
+
+# -- positions for pages rendered beside a cable in another process ------------------------
+
+STREAM_TAG = Template("{% load turbo_cable %}{% turbo_stream_from 'page' %}")
+
+
+def test_a_cable_that_does_not_answer_costs_pages_one_wait_per_pause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Pages render without a position rather than each waiting on a stalled cable:
+    the first one waits ``BROADCAST_TIMEOUT`` and says so once, then for
+    ``POSITION_PAUSE`` seconds none asks."""
+    stalled = socket.create_server(("127.0.0.1", 0))  # accepts into its backlog, never answers
+    url = f"http://127.0.0.1:{stalled.getsockname()[1]}/_broadcast"
+    settings = {"BROADCAST_URL": url, "BROADCAST_TIMEOUT": 0.2}
+    try:
+        with override_settings(TURBO_CABLE=settings), caplog.at_level(logging.WARNING):
+            pages = [STREAM_TAG.render(Context()) for _ in range(20)]
+        stalled.setblocking(False)
+        asked = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                stalled.accept()[0].close()
+                asked += 1
+    finally:
+        stalled.close()
+    assert asked == 1
+    assert all("epoch=" not in page and "turbo-cable-stream" in page for page in pages)
+    assert warnings_of(caplog) == [
+        f"no position for 'page' from the cable at {url} (timed out): "
+        f"live delivery only, no replay for {POSITION_PAUSE:g} s"
+    ]
+
+
+def test_a_page_asks_the_cable_only_at_an_explicit_broadcast_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A derived URL is a guess (port 8000, or $PORT) that may name any server at all."""
+    stalled = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setenv("PORT", str(stalled.getsockname()[1]))
+    monkeypatch.delenv("TURBO_CABLE_BROADCAST_URL", raising=False)
+    try:
+        with override_settings(TURBO_CABLE={"BROADCAST_TIMEOUT": 0.2}):
+            page = STREAM_TAG.render(Context())
+        stalled.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            stalled.accept()
+    finally:
+        stalled.close()
+    assert "epoch=" not in page

@@ -34,8 +34,9 @@ def append(text: str) -> str:
 class Relay:
     """Carries the cable between page and server; ``alter`` sees each live message once."""
 
-    def __init__(self, alter: Alter) -> None:
+    def __init__(self, alter: Alter, before_subscribing: Callable[[], None] | None = None) -> None:
         self.alter = alter
+        self.before_subscribing = before_subscribing  # runs once, before the first subscribe
         self.from_page: list[Frame] = []
         self.altered: set[str] = set()
 
@@ -44,6 +45,9 @@ class Relay:
 
         def from_page(message: str | bytes) -> None:
             self.from_page.append(json.loads(message))
+            if self.before_subscribing is not None and self.from_page[-1]["type"] == "subscribe":
+                self.before_subscribing()
+                self.before_subscribing = None
             server_side.send(message)
 
         def from_server(message: str | bytes) -> None:
@@ -82,8 +86,8 @@ async def open_through(page: Page, server: LiveServer, alter: Alter) -> Relay:
     return relay
 
 
-async def shown(page: Page, server: LiveServer, text: str) -> None:
-    assert server.broadcast("gappy", append(text))[0] == 200
+async def shown(page: Page, server: LiveServer, text: str, stream: str = "gappy") -> None:
+    assert server.broadcast(stream, append(text))[0] == 200
     await page.wait_for_function(
         "text => document.getElementById('messages').textContent.includes(text)", arg=text
     )
@@ -127,3 +131,22 @@ async def test_a_message_from_another_epoch_is_not_applied_until_the_server_conf
     _first, leave, again = relay.subscribes()
     assert leave["type"] == "unsubscribe"
     assert (again["type"], again["epoch"], again["offset"]) == ("subscribe", epochs[0], 1)
+
+
+async def test_a_page_rendered_before_a_streams_first_message_gets_it_though_it_came_first(
+    page: Page,
+) -> None:
+    with live_server("uvicorn") as server:
+
+        def broadcast_first() -> None:
+            assert server.broadcast("fresh", append("first"))[0] == 200
+
+        relay = Relay(lambda frame: frame, before_subscribing=broadcast_first)
+        await page.route_web_socket(re.compile(r".*/cable$"), relay.route)
+        await page.goto(f"{server.http_url}/browser/page/?streams=fresh")
+        await page.wait_for_selector("#messages p")
+        await shown(page, server, "second", stream="fresh")  # live, after the replayed one
+        texts = await page.locator("#messages p").all_inner_texts()
+    assert texts == ["first", "second"]
+    subscribe = relay.subscribes()[0]
+    assert (subscribe["epoch"], subscribe["offset"]) == ("", 0)  # rendered before the history

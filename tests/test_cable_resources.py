@@ -62,16 +62,18 @@ def subscribed(server: LiveServer, stream: str, count: int) -> None:
     wait_until(lambda: server.broadcast(stream, "")[1]["recipients"] == count, timeout=10)
 
 
-@pytest.fixture(scope="module")
-def uvicorn_server() -> Iterator[LiveServer]:
-    with live_server("uvicorn") as running:
+@pytest.fixture(scope="module", params=["uvicorn", "runcable"])
+def bounded_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """The two servers whose own code bounds a client: uvicorn with the cable's protocol
+    class, and ``runcable``'s builtin server."""
+    with live_server(request.param) as running:
         yield running
 
 
 def test_slow_readers_are_dropped_within_a_few_megabytes_and_their_sockets_released(
-    uvicorn_server: LiveServer,
+    bounded_server: LiveServer,
 ) -> None:
-    server, readers = uvicorn_server, 20
+    server, readers = bounded_server, 20
     baseline_sockets, baseline_rss = held_sockets(server), rss(server)
     stalled = [stalled_reader(server, "big") for _ in range(readers)]
     try:
@@ -93,7 +95,7 @@ def test_slow_readers_are_dropped_within_a_few_megabytes_and_their_sockets_relea
     assert "dropping slow connection" in server.output()
 
 
-@pytest.fixture(scope="module", params=SERVERS)
+@pytest.fixture(scope="module", params=[*SERVERS, "runcable"])
 def impatient_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     with live_server(request.param, settings={"PING_INTERVAL": 0.5, "IDLE_TIMEOUT": 1.0}) as s:
         yield s
@@ -118,9 +120,9 @@ def test_a_silent_socket_that_does_not_read_is_released_after_the_idle_timeout(
 
 
 def test_pings_from_a_client_that_never_reads_do_not_grow_the_server(
-    uvicorn_server: LiveServer,
+    bounded_server: LiveServer,
 ) -> None:
-    server = uvicorn_server
+    server = bounded_server
     baseline = rss(server)
     raw = RawWebSocket(server.port, receive_buffer=1024)
     pings = encode_frame(b"p" * 125, PING) * 200  # the largest control frames
@@ -141,9 +143,9 @@ def test_pings_from_a_client_that_never_reads_do_not_grow_the_server(
 
 
 def test_a_frame_announced_over_max_frame_size_is_refused_before_it_is_buffered(
-    uvicorn_server: LiveServer,
+    bounded_server: LiveServer,
 ) -> None:
-    server, announced = uvicorn_server, 15 * MiB
+    server, announced = bounded_server, 15 * MiB
     baseline = rss(server)
     chunk = b"x" * (256 * 1024)
     refused = 0

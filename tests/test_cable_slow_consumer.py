@@ -70,3 +70,31 @@ async def test_a_stalled_reader_does_not_delay_100_other_subscribers(server: Liv
     if server.kind == "uvicorn":
         assert recipients[-1] == SUBSCRIBERS
         assert "dropping slow connection" in server.output()
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+async def test_a_reader_that_pauses_gets_every_frame_in_order_once_it_reads_again(
+    kind: str,
+) -> None:
+    """More than the socket buffers hold is sent while the reader pauses: frames go
+    out at once, then wait in the queue, then go out at once again, in one order."""
+    roomy = {"SEND_QUEUE_SIZE": 1000, "SEND_QUEUE_BYTES": 32 * 1024 * 1024}
+    with live_server(kind, settings=roomy) as server:
+        raw = await asyncio.to_thread(RawWebSocket, server.port, receive_buffer=64 * 1024)
+        try:
+            subscribe = {"type": "subscribe", "stream": signed_stream_name("paused")}
+            raw.send_frame(json.dumps(subscribe).encode())
+            _, payload = await asyncio.to_thread(raw.read_frame)
+            assert json.loads(payload)["type"] == "subscribed"
+            pad = "y" * 100 * 1024  # 60 of them: 6 MB, twice what the kernel buffers take
+            for n in range(60):
+                status, _ = await asyncio.to_thread(server.broadcast, "paused", {"n": n, "p": pad})
+                assert status == 200
+            frames = [await asyncio.to_thread(raw.read_frame) for _ in range(60)]
+            assert [json.loads(payload)["data"]["n"] for _, payload in frames] == list(range(60))
+            assert {opcode for opcode, _ in frames} == {1}  # whole text frames, never split
+            await asyncio.to_thread(server.broadcast, "paused", {"n": 60})
+            _, payload = await asyncio.to_thread(raw.read_frame)
+            assert json.loads(payload)["data"]["n"] == 60
+        finally:
+            raw.close()

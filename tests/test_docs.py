@@ -1,7 +1,9 @@
-"""README.rst documents every setting with its real default, and nothing else."""
+"""README.rst documents every setting with its real default, and nothing else; every
+document renders, and nothing docutils would accept silently slips through."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -11,6 +13,11 @@ from turbo_cable.conf import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.rst").read_text()
+DOCUMENTS = sorted(
+    path.relative_to(ROOT).as_posix() for path in [ROOT / "README.rst", *ROOT.glob("docs/*.rst")]
+)
+ADORNMENT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])\1*""")
+MERGE_MARKER = re.compile(r"(<{7}|>{7})( .*)?|={7}|\|{7}( .*)?")
 
 
 def documented_settings() -> dict[str, str]:
@@ -40,13 +47,7 @@ def test_the_two_commands_the_readme_names_are_the_ones_that_exist() -> None:
     assert "make test" in [line.strip() for line in ci]
 
 
-@pytest.mark.parametrize(
-    "document",
-    sorted(
-        path.relative_to(ROOT).as_posix()
-        for path in [ROOT / "README.rst", *ROOT.glob("docs/*.rst")]
-    ),
-)
+@pytest.mark.parametrize("document", DOCUMENTS)
 def test_every_document_renders_without_warnings(document: str) -> None:
     from docutils.core import publish_doctree
     from docutils.utils import SystemMessage
@@ -64,3 +65,59 @@ def test_every_document_renders_without_warnings(document: str) -> None:
 def test_links_to_docs_point_at_files_that_exist() -> None:
     for target in re.findall(r"<(docs/[^>]+\.rst)>`_", README):
         assert (ROOT / target).is_file(), target
+
+
+def short_underlines(text: str) -> list[str]:
+    """Section titles whose underline is shorter than the title.
+
+    docutils warns about most, but takes an underline of one to three characters
+    under a longer line for ordinary text, and the section silently disappears.
+    """
+    lines = text.splitlines()
+    found = []
+    for number, (title, underline) in enumerate(itertools.pairwise(lines), start=1):
+        if not title.strip() or title[0].isspace() or ADORNMENT.fullmatch(title.rstrip()):
+            continue
+        if ADORNMENT.fullmatch(underline) and len(underline) < len(title.rstrip()):
+            found.append(f"line {number}: {title!r} is underlined by {underline!r}")
+    return found
+
+
+def merge_markers(text: str) -> list[str]:
+    """Lines a merge left behind; ``=======`` alone even renders, as a section underline."""
+    return [
+        f"line {number}: {line!r}"
+        for number, line in enumerate(text.splitlines(), start=1)
+        if MERGE_MARKER.fullmatch(line)
+    ]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_section_underline_is_as_long_as_its_title(document: str) -> None:
+    assert short_underlines((ROOT / document).read_text()) == []
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_no_document_holds_a_merge_conflict_marker(document: str) -> None:
+    found = merge_markers((ROOT / document).read_text())
+    assert found == [], (
+        f"{document} holds merge conflict markers {found}; a seven-letter title takes "
+        "an underline of eight '=' so that it cannot be mistaken for one"
+    )
+
+
+def test_the_checks_find_what_docutils_lets_through() -> None:
+    """The two checks above against text docutils renders without a warning."""
+    assert short_underlines("Intro\n\nInstallation\n---\n\nText.\n") == [
+        "line 3: 'Installation' is underlined by '---'"
+    ]
+    assert short_underlines("Title\n=====\n\n=========\nOverlined\n=========\n") == []
+    assert short_underlines("Text\n\n----\n\nA transition, not a title.\n") == []
+    assert short_underlines("Example::\n\n    code\n    --\n") == []
+    conflict = "Usage\n=====\n<<<<<<< HEAD\nOurs.\n=======\nTheirs.\n>>>>>>> branch\n"
+    assert merge_markers(conflict) == [
+        "line 3: '<<<<<<< HEAD'",
+        "line 5: '======='",
+        "line 7: '>>>>>>> branch'",
+    ]
+    assert merge_markers("Metrics\n========\n\n======  ======\n=======x\n") == []

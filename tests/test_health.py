@@ -1,4 +1,8 @@
-"""``GET /_health``: ready or not, and why, for load balancers and probes."""
+"""``GET /_health``: ready or not, and why, for load balancers and probes.
+
+Its answers come from the application in-process; through a real server, it
+notices a Redis that hangs and recovers.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,9 @@ import signal
 import time
 from typing import Any
 
-import pytest
-
+from tests.asgi_client import in_process_cable
 from tests.redis_support import RedisServer
-from tests.servers import SERVERS, LiveServer, live_server
+from tests.servers import LiveServer, live_server
 from tests.test_asgi_lifespan import fresh_backend, run_lifespan  # noqa: F401
 from turbo_cable.asgi import get_asgi_application
 
@@ -20,19 +23,19 @@ def health(server: LiveServer) -> tuple[int, dict[str, object]]:
     return status, json.loads(body)
 
 
-@pytest.mark.parametrize("kind", SERVERS)
-def test_a_serving_process_is_healthy_and_only_get_is_allowed(kind: str) -> None:
-    with live_server(kind) as server:
-        assert health(server) == (200, {"status": "ok"})
-        status, body = server.request("POST", "/_health", b"")
+async def test_a_serving_process_is_healthy_and_only_get_is_allowed() -> None:
+    async with in_process_cable() as cable:
+        status, body = await cable.request("GET", "/_health")
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+        status, body = await cable.request("POST", "/_health")
         assert (status, json.loads(body)) == (405, {"error": "only GET is allowed"})
 
 
-def test_the_path_is_a_setting() -> None:
-    with live_server("uvicorn", settings={"HEALTH_PATH": "/ready"}) as server:
-        status, body = server.request("GET", "/ready")
+async def test_the_path_is_a_setting() -> None:
+    async with in_process_cable(HEALTH_PATH="/ready") as cable:
+        status, body = await cable.request("GET", "/ready")
         assert (status, json.loads(body)) == (200, {"status": "ok"})
-        assert server.request("GET", "/_health")[0] == 404  # Django's, as any other path
+        assert (await cable.request("GET", "/_health"))[0] == 404  # Django's, as any other path
 
 
 def test_with_redis_gone_the_process_says_so_and_recovers_when_it_is_back(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.asgi_client import in_process_cable
 from tests.cable_client import CableClient
 from tests.redis_support import RedisServer, eventually
 from tests.servers import SERVERS, LiveServer, live_server
@@ -19,14 +20,18 @@ from turbo_cable.streams import signed_stream_name
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def scrape(server: LiveServer, path: str = "/_metrics") -> Samples:
-    status, body = server.request("GET", path)
-    assert status == 200, body
+def parse(body: bytes) -> Samples:
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(body.decode())
         for sample in family.samples
     }
+
+
+def scrape(server: LiveServer, path: str = "/_metrics") -> Samples:
+    status, body = server.request("GET", path)
+    assert status == 200, body
+    return parse(body)
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -95,15 +100,14 @@ def test_only_loopback_get_requests_without_a_page_or_proxy_may_read_them(
     ]
 
 
-def test_with_a_token_a_proxied_scraper_gets_in() -> None:
-    with live_server("uvicorn", settings={"BROADCAST_TOKEN": "s3cret"}) as server:
-        proxied = {"X-Forwarded-For": "203.0.113.9"}
-        assert server.request("GET", "/_metrics", headers=proxied)[0] == 403
-        status, body = server.request(
-            "GET", "/_metrics", headers={**proxied, "Authorization": "Bearer s3cret"}
-        )
+async def test_with_a_token_a_proxied_scraper_gets_in() -> None:
+    async with in_process_cable(BROADCAST_TOKEN="s3cret") as cable:
+        remote = ("203.0.113.9", 40000)
+        assert (await cable.request("GET", "/_metrics", client=remote))[0] == 403
+        token = {"Authorization": "Bearer s3cret"}
+        status, body = await cable.request("GET", "/_metrics", headers=token, client=remote)
         assert status == 200
-        assert b"turbo_cable_connections 0.0" in body
+        assert value(parse(body), "connections") == 0
 
 
 def test_without_prometheus_client_it_says_what_to_install(tmp_path: Path) -> None:
@@ -119,11 +123,13 @@ def test_without_prometheus_client_it_says_what_to_install(tmp_path: Path) -> No
         assert server.broadcast("news", "still serving")[0] == 200
 
 
-def test_the_path_is_a_setting_and_none_turns_metrics_off() -> None:
-    with live_server("uvicorn", settings={"METRICS_PATH": None}) as server:
-        assert server.request("GET", "/_metrics")[0] == 404  # Django's, as any other path
-    with live_server("uvicorn", settings={"METRICS_PATH": "/ops/metrics"}) as server:
-        assert value(scrape(server, "/ops/metrics"), "connections") == 0
+async def test_the_path_is_a_setting_and_none_turns_metrics_off() -> None:
+    async with in_process_cable(METRICS_PATH=None) as cable:
+        assert (await cable.request("GET", "/_metrics"))[0] == 404  # Django's, as any other path
+    async with in_process_cable(METRICS_PATH="/ops/metrics") as cable:
+        status, body = await cable.request("GET", "/ops/metrics")
+        assert status == 200
+        assert value(parse(body), "connections") == 0
 
 
 async def test_with_redis_its_link_and_reconnections_are_shown(redis_server: RedisServer) -> None:

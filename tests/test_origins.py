@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from turbo_cable.conf import OriginPolicy
-from turbo_cable.origins import origin_allowed, site_origins
+from turbo_cable.origins import origin_allowed, site_origins, split_domain_port, validate_host
 
 POLICY = OriginPolicy(
     host_patterns=("example.com", ".example.org", "[::1]"),
@@ -121,3 +121,33 @@ def test_a_proxys_word_on_the_scheme_counts_as_django_settings_say() -> None:
 def test_allowed_origins_replaces_the_sites_own_origin() -> None:
     configured = dataclasses.replace(DERIVED, same_origin=False)
     assert site_origins(handshake("app.example.com"), configured) == ()
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.com",
+        "Example.COM:8000",
+        "example.com.",
+        "example.com.:443",
+        "[::1]",
+        "[::1]:8000",
+        "[1.2.3.4]",
+        "127.0.0.1:80",
+        "exa mple.com",
+        "example.com:80:80",
+        "example.com:http",
+        "",
+        "[::1",
+        "évil.com",
+    ],
+)
+def test_hosts_are_split_and_matched_as_django_does(host: str) -> None:
+    """The cable checks ``Host`` itself: django.http would load the ORM into runcable."""
+    from django.http.request import split_domain_port as django_split
+    from django.http.request import validate_host as django_validate
+
+    assert split_domain_port(host) == django_split(host)
+    domain = split_domain_port(host)[0]
+    for allowed in (["example.com"], [".example.com"], ["*"], ["[::1]"], []):
+        assert validate_host(domain, allowed) is django_validate(domain, allowed)

@@ -15,9 +15,11 @@ import redis
 from tests.redis_support import RedisServer
 from tests.servers import free_port
 from turbo_cable.backends import BackendUnavailable, get_backend, relay_publisher
-from turbo_cable.backends.redis_history import RedisHistory, Scripts, decode_envelope
+from turbo_cable.backends.redis import RedisBackend
+from turbo_cable.backends.redis_history import Scripts, decode_envelope
 from turbo_cable.broadcast import broadcast_json
 from turbo_cable.checks import check_redis_backend
+from turbo_cable.conf import CableSettings
 
 pytestmark = pytest.mark.redis
 
@@ -132,7 +134,7 @@ def test_any_stream_name_survives_the_trip_through_redis(
 ) -> None:
     """Through the real publish script: what it writes is what every process decodes."""
     data = {"html": "<p>é</p>", "n": [1, None]}
-    history = RedisHistory(b"trip:", size=10, ttl=60)
+    history = RedisBackend(CableSettings(BACKEND=redis_server.url, REDIS_PREFIX="trip:")).history
     with redis_server.client() as client:
         keys, args = history.keys(stream), history.publish_args(stream, data, b"trip:channel")
         Scripts.on(client).publish(keys, args)

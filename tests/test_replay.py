@@ -1,13 +1,19 @@
-"""At-least-once delivery: a client that comes back gets what it missed, in order, once."""
+"""At-least-once delivery: a client that comes back gets what it missed, in order, once.
+
+Positions, replays and resyncs are the backend's answers: they run in-process
+through ASGI (tests/asgi_client.py); a replay through real servers, and broadcasts
+racing one, run against daphne and uvicorn.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.asgi_client import AsgiCableClient, InProcessCable, in_process_cable
 from tests.cable_client import CableClient
 from tests.servers import SERVERS, LiveServer, live_server
 from turbo_cable.streams import signed_stream_name
@@ -15,70 +21,72 @@ from turbo_cable.streams import signed_stream_name
 WINDOW = 5
 
 
-@pytest.fixture(scope="module", params=SERVERS)
-def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
-    with live_server(request.param, settings={"HISTORY_SIZE": WINDOW}) as running:
+@pytest.fixture
+async def cable() -> AsyncIterator[InProcessCable]:
+    async with in_process_cable(HISTORY_SIZE=WINDOW) as running:
         yield running
 
 
 async def subscribe_from(
-    server: LiveServer, name: str, position: dict[str, object] | None = None
-) -> tuple[CableClient, dict[str, object]]:
-    client = await CableClient.connect(server.cable_url)
-    await client.send({"type": "subscribe", "stream": signed_stream_name(name), **(position or {})})
-    return client, await client.receive()
+    cable: InProcessCable, name: str, position: dict[str, object] | None = None
+) -> tuple[AsgiCableClient, dict[str, object]]:
+    client = await cable.connect()
+    return client, await client.subscribe(signed_stream_name(name), **(position or {}))
 
 
 def where(frame: dict[str, object]) -> dict[str, object]:
     return {"epoch": frame["epoch"], "offset": frame["offset"]}
 
 
-async def test_subscribed_tells_the_stream_position(server: LiveServer) -> None:
-    client, subscribed = await subscribe_from(server, "fresh")
+async def test_subscribed_tells_the_stream_position(cable: InProcessCable) -> None:
+    client, subscribed = await subscribe_from(cable, "fresh")
     async with client:
         assert subscribed["offset"] == 0
-        server.broadcast("fresh", "one")
+        await cable.broadcast("fresh", "one")
         message = await client.receive()
         assert where(message) == {"epoch": subscribed["epoch"], "offset": 1}
 
 
-async def test_a_client_that_reconnects_gets_what_it_missed_in_order(server: LiveServer) -> None:
-    client, _subscribed = await subscribe_from(server, "missed")
+async def test_a_client_that_reconnects_gets_what_it_missed_in_order(
+    cable: InProcessCable,
+) -> None:
+    client, _subscribed = await subscribe_from(cable, "missed")
     async with client:
-        server.broadcast("missed", "seen")
+        await cable.broadcast("missed", "seen")
         seen = await client.receive()
     for n in range(3):
-        server.broadcast("missed", f"missed {n}")
-    client, again = await subscribe_from(server, "missed", where(seen))
+        await cable.broadcast("missed", f"missed {n}")
+    client, again = await subscribe_from(cable, "missed", where(seen))
     async with client:
         assert again["type"] == "subscribed"
         replayed = [await client.receive() for _ in range(3)]
-        server.broadcast("missed", "live")
+        await client.barrier()  # each exactly once
+        await cable.broadcast("missed", "live")
         live = await client.receive()
     assert [m["data"] for m in replayed] == ["missed 0", "missed 1", "missed 2"]
     assert [m["offset"] for m in [*replayed, live]] == [2, 3, 4, 5]
     assert live["data"] == "live"
 
 
-async def test_a_client_that_missed_nothing_gets_nothing_replayed(server: LiveServer) -> None:
-    client, subscribed = await subscribe_from(server, "quiet")
+async def test_a_client_that_missed_nothing_gets_nothing_replayed(cable: InProcessCable) -> None:
+    client, subscribed = await subscribe_from(cable, "quiet")
     await client.close()
-    client, _again = await subscribe_from(server, "quiet", where(subscribed))
+    client, _again = await subscribe_from(cable, "quiet", where(subscribed))
     async with client:
-        with pytest.raises(TimeoutError):
-            await client.receive(timeout=0.3)
+        await client.barrier()  # the subscribe was answered in full: nothing came before
 
 
 async def test_a_gap_beyond_the_history_window_asks_the_client_to_resync(
-    server: LiveServer,
+    cable: InProcessCable,
 ) -> None:
-    client, subscribed = await subscribe_from(server, "flooded")
+    client, subscribed = await subscribe_from(cable, "flooded")
     await client.close()
     for n in range(WINDOW + 2):
-        server.broadcast("flooded", n)
-    client, _again = await subscribe_from(server, "flooded", where(subscribed))
+        await cable.broadcast("flooded", n)
+    client, _again = await subscribe_from(cable, "flooded", where(subscribed))
     async with client:
         resync = await client.receive()
+        await client.barrier()  # and nothing replayed after it
     assert resync == {
         "type": "resync",
         "stream": signed_stream_name("flooded"),
@@ -88,12 +96,12 @@ async def test_a_gap_beyond_the_history_window_asks_the_client_to_resync(
 
 
 async def test_a_position_from_before_a_restart_asks_the_client_to_resync() -> None:
-    with live_server("uvicorn") as first:
+    async with in_process_cable() as first:
         client, subscribed = await subscribe_from(first, "restarted")
         async with client:
-            first.broadcast("restarted", "before")
+            await first.broadcast("restarted", "before")
             before = await client.receive()
-    with live_server("uvicorn") as second:
+    async with in_process_cable() as second:
         client, again = await subscribe_from(second, "restarted", where(before))
         async with client:
             resync = await client.receive()
@@ -103,13 +111,47 @@ async def test_a_position_from_before_a_restart_asks_the_client_to_resync() -> N
 
 @pytest.mark.parametrize("position", [{"epoch": 5, "offset": 1}, {"offset": -3}, {"epoch": "x"}])
 async def test_a_malformed_position_is_treated_as_none(
-    server: LiveServer, position: dict[str, object]
+    cable: InProcessCable, position: dict[str, object]
 ) -> None:
-    client, subscribed = await subscribe_from(server, "malformed", position)
+    await cable.broadcast("malformed", "before")
+    client, subscribed = await subscribe_from(cable, "malformed", position)
     async with client:
-        assert subscribed["type"] == "subscribed"
-        with pytest.raises(TimeoutError):
-            await client.receive(timeout=0.3)
+        assert (subscribed["type"], subscribed["offset"]) == ("subscribed", 1)
+        await client.barrier()  # nothing replayed, no resync
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    with live_server(request.param, settings={"HISTORY_SIZE": WINDOW}) as running:
+        yield running
+
+
+async def test_a_replay_reaches_the_client_through_the_server(server: LiveServer) -> None:
+    stream = signed_stream_name("missed")
+    async with await CableClient.connect(server.cable_url) as client:
+        await client.subscribe(stream)
+        server.broadcast("missed", "seen")
+        seen = await client.receive()
+    for n in range(3):
+        server.broadcast("missed", f"missed {n}")
+    async with await CableClient.connect(server.cable_url) as client:
+        await client.send({"type": "subscribe", "stream": stream, **where(seen)})
+        assert (await client.receive())["type"] == "subscribed"
+        replayed = [await client.receive() for _ in range(3)]
+        await client.barrier()
+    assert [(m["data"], m["offset"]) for m in replayed] == [
+        ("missed 0", 2),
+        ("missed 1", 3),
+        ("missed 2", 4),
+    ]
+
+
+async def server_subscribe_from(
+    server: LiveServer, name: str, position: dict[str, object] | None = None
+) -> tuple[CableClient, dict[str, object]]:
+    client = await CableClient.connect(server.cable_url)
+    await client.send({"type": "subscribe", "stream": signed_stream_name(name), **(position or {})})
+    return client, await client.receive()
 
 
 @pytest.fixture(scope="module", params=SERVERS)
@@ -125,7 +167,7 @@ async def test_broadcasts_racing_a_replay_keep_order_without_duplicates(
     roomy_server: LiveServer,
 ) -> None:
     server = roomy_server
-    client, subscribed = await subscribe_from(server, "racing")
+    client, subscribed = await server_subscribe_from(server, "racing")
     await client.close()
     server.broadcast("racing", "before 1")
     server.broadcast("racing", "before 2")
@@ -138,7 +180,7 @@ async def test_broadcasts_racing_a_replay_keep_order_without_duplicates(
     racer = threading.Thread(target=keep_broadcasting)
     racer.start()
     try:
-        client, _again = await subscribe_from(server, "racing", where(subscribed))
+        client, _again = await server_subscribe_from(server, "racing", where(subscribed))
         async with client:
             offsets = []
             while not offsets or offsets[-1] < total + 2:

@@ -15,6 +15,7 @@ from playwright.async_api import Browser
 from tests.browser_support import OpenTab
 from tests.redis_support import RedisServer
 from tests.sample_pages import (
+    a_page_rendered_before_a_message_on_screen_does_not_undo_it,
     counter_updates_in_the_other_window,
     notes_refresh_other_pages_by_morphing,
     scores_are_appended_replaced_and_removed,
@@ -68,6 +69,12 @@ async def test_the_counter_updates_in_the_other_window(
     sample: SampleServer, open_tab: OpenTab
 ) -> None:
     await counter_updates_in_the_other_window(open_tab, sample.url)
+
+
+async def test_a_page_rendered_before_a_message_on_screen_does_not_undo_it(
+    sample: SampleServer, open_tab: OpenTab
+) -> None:
+    await a_page_rendered_before_a_message_on_screen_does_not_undo_it(open_tab, sample.url)
 
 
 async def test_scores_are_appended_replaced_and_removed_live(

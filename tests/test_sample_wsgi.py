@@ -20,6 +20,7 @@ import pytest
 from tests.browser_support import OpenTab
 from tests.redis_support import RedisServer
 from tests.sample_pages import (
+    a_page_rendered_before_a_message_on_screen_does_not_undo_it,
     counter_updates_in_the_other_window,
     notes_refresh_other_pages_by_morphing,
     scores_are_appended_replaced_and_removed,
@@ -99,6 +100,13 @@ async def test_the_counter_updates_in_the_other_window(
     sample: WsgiSample, open_tab: OpenTab
 ) -> None:
     await counter_updates_in_the_other_window(open_tab, sample.url)
+
+
+@in_the_browser
+async def test_a_page_rendered_before_a_message_on_screen_does_not_undo_it(
+    sample: WsgiSample, open_tab: OpenTab
+) -> None:
+    await a_page_rendered_before_a_message_on_screen_does_not_undo_it(open_tab, sample.url)
 
 
 @in_the_browser

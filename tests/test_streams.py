@@ -171,6 +171,26 @@ def test_the_session_key_is_read_from_the_session_cookie() -> None:
         assert session_key_from_cookies("sessionid=a; site_session=b") == "b"
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sessionid=abc; sessionid=def",
+        ' sessionid = "abc123" ; x=1',
+        'sessionid="',
+        "sessionid=a=b",
+        "theme; sessionid=abc",
+        "sessionid",
+        ";;sessionid=abc;;",
+        "SessionId=abc",
+    ],
+)
+def test_the_session_cookie_is_read_as_django_reads_it(header: str) -> None:
+    """The cable reads the cookie itself (django.http would load the ORM into runcable)."""
+    from django.http.cookie import parse_cookie
+
+    assert session_key_from_cookies(header) == (parse_cookie(header).get("sessionid") or None)
+
+
 def signed_at(signed: str, timestamp: int) -> str:
     """``signed`` re-signed as if it had been made at ``timestamp`` (the timed format's salt)."""
     signer = signing.TimestampSigner(salt="turbo_cable.streams.timed")

@@ -145,6 +145,20 @@ async def test_with_a_running_backend_the_marker_carries_the_streams_position() 
     assert (attributes["epoch"], attributes["offset"]) == (position.epoch, "2")
 
 
+async def test_a_marker_for_a_stream_without_history_creates_none() -> None:
+    backend = get_backend()
+    await backend.start()
+    try:
+        attributes = marker('{% turbo_stream_from "quiet" %}')
+        assert backend.history is not None
+        kept = len(backend.history)
+    finally:
+        await backend.stop()
+        reset_backend()
+    assert (attributes["epoch"], attributes["offset"]) == ("", "0")  # before the history
+    assert kept == 0  # rendering only reads
+
+
 def request_with_session(session_key: str | None = None) -> HttpRequest:
     request = RequestFactory().get("/")
     request.session = SessionStore(session_key)  # type: ignore[attr-defined]

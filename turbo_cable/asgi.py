@@ -10,10 +10,8 @@ the cable while pages move over.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
-
-from django.core.asgi import get_asgi_application as get_django_asgi_application
-from django.core.handlers.asgi import ASGIHandler
 
 from turbo_cable.asgi_types import Scope
 from turbo_cable.backends import get_backend
@@ -28,6 +26,16 @@ from turbo_cable.shutdown import install_exit_signal_handlers
 __all__ = ["CableMiddleware", "get_asgi_application"]
 
 logger = logging.getLogger("turbo_cable")
+
+
+def _is_django_handler(application: Any) -> bool:
+    """Whether ``application`` is Django's own ASGI handler.
+
+    Django's handler module is looked up, not imported: it loads the ORM, forms and
+    templates, which ``runcable`` never needs, and an instance of it implies it is loaded.
+    """
+    handlers = sys.modules.get("django.core.handlers.asgi")
+    return handlers is not None and isinstance(application, handlers.ASGIHandler)
 
 
 def _app_path(scope: Scope) -> str:
@@ -47,7 +55,7 @@ class CableMiddleware:
         self.application = application
         self.settings = get_settings()  # bad settings fail here, at start-up
         # Django's handler speaks neither WebSocket nor lifespan: it raises on both.
-        self._plain_django = isinstance(application, ASGIHandler)
+        self._plain_django = _is_django_handler(application)
         self._started = False
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -98,5 +106,7 @@ def get_asgi_application(application: Any = None) -> CableMiddleware:
     ``ProtocolTypeRouter`` (or any ASGI application) to keep serving it.
     """
     if application is None:
+        from django.core.asgi import get_asgi_application as get_django_asgi_application
+
         application = get_django_asgi_application()
     return CableMiddleware(application)

@@ -14,11 +14,11 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from turbo_cable import protocol
-from turbo_cable.asgi_types import Event, Scope
+from turbo_cable.asgi_types import WRITE_NOW, Event, Scope
 from turbo_cable.backends import Backend
 from turbo_cable.conf import CableSettings, get_origin_policy
 from turbo_cable.history import Position, parse_position
@@ -76,6 +76,7 @@ class Connection:
         "_queued_chars_limit",
         "_send",
         "_serving",
+        "_write_now",
         "_writer",
         "client",
         "closed",
@@ -96,6 +97,9 @@ class Connection:
         client: str = "unknown",
     ) -> None:
         self._send = send
+        # The server's way to write a frame at once, where it offers one (the cable's
+        # uvicorn protocol): no coroutine per delivery at all.
+        self._write_now: Callable[[Event], bool] | None = None
         self._backend = backend
         self._queue: collections.deque[Event] | None = None  # made when a send has to wait
         self._queue_limit = settings.SEND_QUEUE_SIZE
@@ -123,7 +127,9 @@ class Connection:
             return
         queue = self._queue
         if queue is None:
-            self._send_now(event)
+            write_now = self._write_now
+            if write_now is None or not write_now(event):
+                self._send_now(event)
             return
         size = len(event.get("text") or "")
         if queue and (
@@ -141,6 +147,11 @@ class Connection:
         else:
             queue.append(event)
             self._queued_chars += size
+
+    def write_now_with(self, write_now: Callable[[Event], bool] | None) -> None:
+        """Use the server's synchronous write while the socket takes data (see
+        :mod:`turbo_cable.uvicorn_protocol`); ``send()`` stays the way when it does not."""
+        self._write_now = write_now
 
     def send_text(self, text: str) -> None:
         self.deliver({"type": "websocket.send", "text": text})
@@ -363,6 +374,7 @@ async def serve_cable(
     await send({"type": "websocket.accept"})
     connection = Connection(send, backend, peer, settings, client)
     connection.scope = scope
+    connection.write_now_with((scope.get("extensions") or {}).get(WRITE_NOW))
     if settings.SESSION_BOUND_STREAMS:
         connection.session_key = session_key_from_cookies(_header(scope, b"cookie"))
     full = backend.admission_refusal(client)
@@ -375,18 +387,8 @@ async def serve_cable(
     await backend.connect(connection)
     logger.debug("cable connected: %s", peer)
     try:
-        while True:
-            event = await receive()
-            kind = event["type"]
-            if kind == "websocket.disconnect":
-                break
-            if kind != "websocket.receive" or connection.closed:
-                continue
-            text = event.get("text")
-            if text is not None:
-                await connection.receive_text(text, settings)
-            else:
-                connection.receive_bytes()
+        while await _received(connection, await receive(), settings):
+            pass
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if connection.ended_by_server and task is not None and task.uncancel() == 0:
@@ -397,3 +399,18 @@ async def serve_cable(
     finally:
         await connection.finish()
         logger.debug("cable disconnected: %s", peer)
+
+
+async def _received(connection: Connection, event: Event, settings: CableSettings) -> bool:
+    """Handle one event from the client; False once it has gone. A function of its own so
+    that :func:`serve_cable` keeps no message while it waits for the next one."""
+    kind = event["type"]
+    if kind == "websocket.disconnect":
+        return False
+    if kind == "websocket.receive" and not connection.closed:
+        text = event.get("text")
+        if text is not None:
+            await connection.receive_text(text, settings)
+        else:
+            connection.receive_bytes()
+    return True

@@ -1,4 +1,6 @@
-"""``POST BROADCAST_PATH``: the HTTP door through which broadcasts enter the cable.
+"""``POST BROADCAST_PATH``: the HTTP door through which broadcasts enter the cable;
+``GET BROADCAST_PATH?stream=S[&age=seconds]``: where a stream stood (when a page's
+request began), for pages rendered in another process.
 
 It answers before Django's stack runs, so a broadcast costs no middleware, and it
 only listens to loopback unless a request carries the configured bearer token.
@@ -10,16 +12,21 @@ client address (forwarding headers): those need the token, or are refused.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
 import logging
+import time
 from typing import Any
+from urllib.parse import parse_qs
 
 from turbo_cable.asgi_types import Scope
 from turbo_cable.backends import Backend, BackendUnavailable
 from turbo_cable.conf import CableSettings, get_origin_policy
+from turbo_cable.history import Position
 from turbo_cable.origins import host_allowed, request_headers
+from turbo_cable.page_clock import MAX_AGE
 from turbo_cable.protocol import InvalidJSON, decode_json
 
 logger = logging.getLogger("turbo_cable")
@@ -140,17 +147,26 @@ async def respond_json(send: Any, status: int, payload: dict[str, Any], **header
 async def serve_broadcast(
     scope: Scope, receive: Any, send: Any, backend: Backend, settings: CableSettings
 ) -> None:
-    """The ASGI HTTP application behind ``BROADCAST_PATH``."""
-    if scope["method"] != "POST":
-        await respond_json(send, 405, {"error": "only POST is allowed"}, allow="POST")
+    """The ASGI HTTP application behind ``BROADCAST_PATH``: ``POST`` a broadcast, or
+    ``GET ?stream=S`` where ``S`` stands (for pages rendered in another process)."""
+    if scope["method"] not in ("POST", "GET"):
+        await respond_json(send, 405, {"error": "only POST and GET are allowed"}, allow="GET, POST")
         return
     try:
+        if scope["method"] == "GET":
+            authorize(scope, settings, reading="stream positions")
+            stream, age = _queried_position(scope)
+            position = await _read_position(backend, stream, time.monotonic() - age)
+            answer = {"stream": stream, "position": position and position.as_dict()}
+            await respond_json(send, 200, answer)
+            return
         authorize(scope, settings)
         body = await _read_body(scope, receive, settings.MAX_BROADCAST_SIZE)
         stream, data = parse_broadcast(body)
         recipients = await backend.publish(stream, data)
     except BadBroadcast as refused:
-        logger.warning("refused broadcast from %s: %s", scope.get("client"), refused.reason)
+        what = "broadcast" if scope["method"] == "POST" else "position read"
+        logger.warning("refused %s from %s: %s", what, scope.get("client"), refused.reason)
         await respond_json(send, refused.status, {"error": refused.reason})
         return
     except BackendUnavailable as down:
@@ -159,3 +175,27 @@ async def serve_broadcast(
         return
     logger.debug("broadcast to %r reached %d local subscribers", stream, recipients)
     await respond_json(send, 200, {"recipients": recipients})
+
+
+def _queried_position(scope: Scope) -> tuple[str, float]:
+    """``?stream=S[&age=seconds]``: which stream, and how long ago its page's request
+    began (the position is read as of then)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    streams, ages = query.get("stream", []), query.get("age", ["0"])
+    if len(streams) != 1 or not streams[0]:
+        raise BadBroadcast(400, "name one stream: ?stream=<plain stream name>")
+    try:
+        age = float(ages[0]) if len(ages) == 1 else -1.0
+    except ValueError:
+        age = -1.0
+    if not 0 <= age <= MAX_AGE:  # also refuses nan
+        raise BadBroadcast(400, f"age must be a number of seconds from 0 to {MAX_AGE:g}")
+    return streams[0], age
+
+
+async def _read_position(backend: Backend, stream: str, since: float) -> Position | None:
+    """The stream's position at ``since``; a store across the network is read off the
+    loop."""
+    if backend.relays:
+        return await asyncio.to_thread(backend.position, stream, since)
+    return backend.position(stream, since)

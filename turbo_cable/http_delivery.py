@@ -1,4 +1,5 @@
-"""Broadcasting over HTTP: a ``POST`` to the cable's ``BROADCAST_PATH`` from any process.
+"""Talking to a cable in another process over HTTP, at its ``BROADCAST_PATH``:
+a ``POST`` broadcasts, a ``GET`` reads where a stream stands (for a page to render).
 
 One kept-alive connection per thread and URL, reconnecting once when the server
 closed it while idle; and the words for every way it can fail, with the URL tried
@@ -11,9 +12,11 @@ import http.client
 import json
 import logging
 import threading
-from urllib.parse import urlsplit
+import time
+from urllib.parse import urlencode, urlsplit
 
 from turbo_cable.conf import CableSettings
+from turbo_cable.history import Position, PositionPause, parse_position
 
 logger = logging.getLogger("turbo_cable")
 
@@ -50,23 +53,27 @@ def _connection(key: _ConnectionKey) -> http.client.HTTPConnection:
     return connection
 
 
-def post_broadcast(body: bytes, settings: CableSettings) -> None:
-    """POST one broadcast; raises on any failure."""
+def _request(
+    method: str, settings: CableSettings, *, body: bytes | None = None, query: str = ""
+) -> tuple[int, bytes]:
+    """One request to the broadcast URL over this thread's kept-alive connection;
+    its status and body. Raises on any failure to get an answer."""
     url = urlsplit(settings.broadcast_url)
     default_port = 443 if url.scheme == "https" else 80
     host, port = url.hostname or "127.0.0.1", url.port or default_port
     key = (url.scheme, host, port, float(settings.BROADCAST_TIMEOUT))
-    path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-    headers = {"Content-Type": "application/json"}
+    query = "&".join(part for part in (url.query, query) if part)
+    path = (url.path or "/") + (f"?{query}" if query else "")
+    headers = {"Content-Type": "application/json"} if body is not None else {}
     if settings.BROADCAST_TOKEN:
         headers["Authorization"] = f"Bearer {settings.BROADCAST_TOKEN}"
     for attempt in range(2):
         connection = _connection(key)
         reused = connection.sock is not None
         try:
-            connection.request("POST", path, body=body, headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
-            payload = response.read()
+            return response.status, response.read()
         except ConnectionError:
             connection.close()
             if reused and attempt == 0:  # the server closed an idle kept-alive connection
@@ -76,11 +83,45 @@ def post_broadcast(body: bytes, settings: CableSettings) -> None:
         except BaseException:
             connection.close()
             raise
-        if response.status != 200:
-            raise DeliveryRefused(
-                f"HTTP {response.status}: {_error_reason(payload)}", response.status
-            )
-        return
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def post_broadcast(body: bytes, settings: CableSettings) -> None:
+    """POST one broadcast; raises on any failure."""
+    status, payload = _request("POST", settings, body=body)
+    if status != 200:
+        raise DeliveryRefused(f"HTTP {status}: {_error_reason(payload)}", status)
+
+
+_position_pauses: dict[str, PositionPause] = {}  # per broadcast URL, which settings name
+
+
+def position_over_http(
+    stream: str, settings: CableSettings, since: float | None = None
+) -> Position | None:
+    """Where ``stream`` stood at ``since`` (this process's ``time.monotonic()``; None:
+    now) in the cable at the broadcast URL, for a page rendered in a process without
+    the cable (only the time since then crosses, so the clocks need not agree); None
+    when it cannot say (and, for a while after a failure, without asking, so a cable
+    that is down costs pages nothing)."""
+    pause = _position_pauses.get(settings.broadcast_url)
+    if pause is None:  # once per URL: a page renders this for every marker
+        pause = _position_pauses[settings.broadcast_url] = PositionPause()
+    if pause.active():
+        return None
+    try:
+        query = {"stream": stream}
+        if since is not None:
+            query["age"] = f"{max(0.0, time.monotonic() - since):.6f}"
+        status, payload = _request("GET", settings, query=urlencode(query))
+        if status != 200:
+            raise DeliveryRefused(f"HTTP {status}: {_error_reason(payload)}", status)
+        answer = json.loads(payload)
+    except (OSError, http.client.HTTPException, DeliveryRefused, ValueError) as exc:
+        waited = isinstance(exc, TimeoutError)  # a refusal or an error answer costs no wait
+        pause.start(stream, f"the cable at {settings.broadcast_url}", exc, waited=waited)
+        return None
+    return parse_position(answer.get("position")) if isinstance(answer, dict) else None
 
 
 def _error_reason(payload: bytes) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
+from turbo_cable.app_registry import aload_apps
 from turbo_cable.asgi_types import Scope
 from turbo_cable.conf import get_settings
 from turbo_cable.streams import session_key_from_cookies
@@ -70,6 +71,7 @@ async def session_user(scope: Scope) -> Identity | None:
     session_key = session_key_from_cookies(_cookie_header(scope))
     if not session_key:
         return None
+    await aload_apps()  # the user model; ``runcable`` starts without it
     from django.contrib.auth import aget_user
 
     engine = importlib.import_module(settings.SESSION_ENGINE)

@@ -11,16 +11,33 @@ page can have made it.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Collection, Iterable
 from urllib.parse import urlsplit
 
-from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
 
 from turbo_cable.asgi_types import Scope
 from turbo_cable.conf import OriginPolicy
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A ``Host``: a name of letters, digits, dots and hyphens, or an IPv6 address in
+# brackets, then an optional port. Checked here rather than with django.http's helpers,
+# whose package imports the ORM, forms and templates into the cable process.
+_HOST = re.compile(r"(?P<domain>[a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::(?P<port>[0-9]+))?")
+
+
+def split_domain_port(host: str) -> tuple[str, str]:
+    """``Host`` as (domain in lower case without a final dot, port); empty when malformed."""
+    match = _HOST.fullmatch(host.lower())
+    if match is None:
+        return "", ""
+    return match["domain"].removesuffix("."), match["port"] or ""
+
+
+def validate_host(domain: str, allowed_hosts: Iterable[str]) -> bool:
+    """``domain`` matches one of ``allowed_hosts`` as Django reads that setting."""
+    return any(pattern == "*" or is_same_domain(domain, pattern) for pattern in allowed_hosts)
 
 
 def request_headers(scope: Scope) -> dict[bytes, str]:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from turbo_cable.app_registry import aload_apps
 from turbo_cable.identity import Identity
 
 if TYPE_CHECKING:
@@ -161,7 +162,10 @@ class PresenceBoard:
             return
         hub = self.backend.hub
         hub.deliver(stream, {"presence": presence.as_data()})
-        for target in sorted(self._targets(stream)):
+        targets = sorted(self._targets(stream))
+        if targets:
+            await aload_apps()  # the template engine; ``runcable`` starts without it
+        for target in targets:
             hub.deliver(stream, self._render(target, presence))
         if not hub.subscriber_count(stream):
             self._last_sent.pop(stream, None)

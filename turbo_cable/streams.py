@@ -13,8 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.core import signing
-from django.db.models import Model
-from django.http.cookie import parse_cookie
 from django.utils.crypto import salted_hmac
 
 from turbo_cable.conf import get_settings, session_cookie_name
@@ -28,6 +26,9 @@ _SESSION_SALT = "turbo_cable.streams.session"
 
 
 def _part(streamable: Any) -> str:
+    # Here, not at the top: the cable process verifies names without loading the ORM.
+    from django.db.models import Model
+
     if isinstance(streamable, Model):
         if streamable.pk is None:
             raise ValueError(
@@ -181,4 +182,13 @@ def session_key_from_cookies(cookie_header: str | None) -> str | None:
     ``SESSION_BOUND_STREAMS`` is on)."""
     if not cookie_header:
         return None
-    return parse_cookie(cookie_header).get(session_cookie_name()) or None
+    # Read here rather than with django.http's parse_cookie, whose package imports the
+    # ORM, forms and templates into the cable process. As there, the last one wins.
+    name, found = session_cookie_name(), None
+    for chunk in cookie_header.split(";"):
+        key, has_value, value = chunk.partition("=")
+        if has_value and key.strip() == name:
+            found = value.strip()
+            if len(found) > 1 and found[0] == found[-1] == '"':
+                found = found[1:-1]  # quoted, which a session key never needs to be
+    return found or None

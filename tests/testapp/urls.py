@@ -6,4 +6,5 @@ urlpatterns = [
     path("comments/", views.create_comment),
     path("announce/", views.announce),
     path("log-in/", views.log_in),
+    path("changed-while-rendering/", views.changed_while_rendering),
 ]

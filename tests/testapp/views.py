@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import RequestContext, Template
 
 from tests.testapp.models import Comment
-from turbo_cable.broadcast import abroadcast_json
+from turbo_cable.broadcast import abroadcast_json, broadcast
 
 
 def create_comment(request: HttpRequest) -> HttpResponse:
@@ -27,3 +28,14 @@ def log_in(request: HttpRequest) -> HttpResponse:
     user, _ = User.objects.get_or_create(username=request.GET["username"])
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return JsonResponse({"pk": user.pk})
+
+
+PAGE = Template("{% load turbo_cable %}{% turbo_stream_from stream %}")
+
+
+def changed_while_rendering(request: HttpRequest) -> HttpResponse:
+    """A page whose stream gets a message after the view read its data and before the
+    marker renders, as when another request saves in between."""
+    stream = request.GET["stream"]
+    assert broadcast(stream, "<p>sent while the page rendered</p>")
+    return HttpResponse(PAGE.render(RequestContext(request, {"stream": stream})))

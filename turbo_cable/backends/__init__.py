@@ -7,6 +7,7 @@ from typing import cast
 from turbo_cable.backends.base import Backend, BackendUnavailable, RelayPublisher
 from turbo_cable.conf import CableSettings, get_settings
 from turbo_cable.history import Position
+from turbo_cable.http_delivery import position_over_http
 from turbo_cable.presence_board import Presence
 
 __all__ = [
@@ -79,18 +80,26 @@ def relay_publisher() -> RelayPublisher | None:
 _relay: Backend | None = None
 
 
-def stream_position(stream: str) -> Position | None:
-    """Where ``stream`` is now, for a page to render so its first subscribe replays
-    what was broadcast in between; from any thread, never raising.
+def stream_position(stream: str, since: float | None = None) -> Position | None:
+    """Where ``stream`` stood at ``since`` (the ``time.monotonic()`` the page's request
+    began; None: now), for the page to render so its first subscribe replays what
+    was broadcast since; from any thread, never raising.
 
-    With ``memory`` only a cable in this process knows (None otherwise); any other
-    backend asks its shared store, with or without a cable here (None if it cannot).
+    With ``memory`` the cable knows: the one in this process, else the one at an
+    explicit ``BROADCAST_URL``, which broadcasts go to and so is asked (None if
+    neither, or when it cannot say). Any other backend asks its shared store, with
+    or without a cable here (None if it cannot).
     """
-    if get_settings().BACKEND == "memory":
+    settings = get_settings()
+    if settings.BACKEND == "memory":
         backend = running_backend()
-        return backend.position(stream) if backend is not None else None
+        if backend is not None:
+            return backend.position(stream, since)
+        if settings.broadcast_url_is_explicit:
+            return position_over_http(stream, settings, since)
+        return None
     relay = relay_publisher()
-    return cast("Backend", relay).position(stream)
+    return cast("Backend", relay).position(stream, since)
 
 
 def presence_of(stream: str) -> Presence:

@@ -2,9 +2,11 @@
 
 A backend owns this process's :class:`~turbo_cable.hub.Hub` (streams to
 connections), its :class:`~turbo_cable.registry.ConnectionRegistry` (the open
-sockets, their caps and keep-alive) and the stream history. Subclasses decide how
-a broadcast reaches the hub: directly (memory) or through another service that
-every process listens to (``relays``: redis).
+sockets, their caps and keep-alive) and a :class:`~turbo_cable.history.History`.
+Subscribing, confirming and replaying are the same for every backend; subclasses
+decide how a broadcast reaches the hub (``publish``): directly (memory) or through
+another service that every process listens to (``relays``: redis), and where the
+history is kept.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from turbo_cable.conf import CableSettings, metrics_enabled
-from turbo_cable.history import MemoryHistory, Position
+from turbo_cable.history import History, Missed, Position
 from turbo_cable.hub import Connection, Hub
 from turbo_cable.protocol import (
     GOING_AWAY,
@@ -63,9 +65,9 @@ class RelayPublisher(Protocol):
 
 
 class Backend:
-    """In-process delivery; relaying backends override ``publish`` and the hooks below."""
+    """What every backend shares; each one implements ``publish`` and the hooks below."""
 
-    name = "memory"
+    name: str
     relays = False  # True: streams are listened to in another service (``_listen``)
 
     def __init__(self, settings: CableSettings) -> None:
@@ -73,7 +75,7 @@ class Backend:
         self.stats: CableStats | None = CableStats() if metrics_enabled(settings) else None
         self.hub = Hub(self.stats)
         # Positions and replay; None for backends that keep no history.
-        self.history: MemoryHistory | None = None
+        self.history: History | None = None
         self.connections = ConnectionRegistry(settings)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False
@@ -87,7 +89,7 @@ class Backend:
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
             self._keepalive = self.loop.create_task(
-                self.connections.keep_alive(after_each_pass=self._sweep_history)
+                self.connections.keep_alive(after_each_pass=self._tend)
             )
 
     async def stop(self) -> None:
@@ -131,9 +133,8 @@ class Backend:
     def close_all(self, code: int, reason: str) -> None:
         self.connections.close_all(code, reason)
 
-    def _sweep_history(self) -> None:
-        if self.history is not None:
-            self.history.sweep(listened=lambda stream: self.hub.subscriber_count(stream) > 0)
+    def _tend(self) -> None:
+        """Runs after each keep-alive pass, for a backend's own housekeeping."""
 
     # -- connections ------------------------------------------------------------
     def admission_refusal(self, client: str) -> str | None:
@@ -164,23 +165,27 @@ class Backend:
     ) -> None:
         """Subscribe, confirm, then replay what the client missed after ``since``.
 
-        Confirmation and replay happen in the same step as joining the hub, so no
-        live broadcast can slip in between: nothing is lost or repeated at the seam.
+        Live broadcasts for this socket are held back while history is read (with a
+        relay they may arrive meanwhile), then sent unless the replay covered them:
+        no duplicate and no gap at the seam.
         """
         connection.subscriptions[wire] = stream
-        if self.hub.add(stream, wire, connection):
+        self.hub.add(stream, wire, connection)
+        self.hub.hold(wire, connection)
+        now: Position | None = None
+        try:
+            # Heard before history is read: whatever follows the read arrives live.
             await self._listen(stream)
-        self._confirm(connection, stream, wire, since)
-
-    def _confirm(
-        self, connection: Connection, stream: str, wire: str, since: Position | None
-    ) -> None:
-        if self.history is None:
-            self._answer(connection, stream, wire, None, since, None)
-            return
-        now = self.history.position(stream)
-        missed = self.history.since(stream, since) if since is not None else []
-        self._answer(connection, stream, wire, now, since, missed)
+            now, missed = (
+                (None, None) if self.history is None else await self.history.read(stream, since)
+            )
+            await self._caught_up()  # what the relay pushed before the read is handed on
+            if now is not None:
+                self._subscribed_at(stream, now)
+            if self.hub.holds(wire, connection):  # it did not leave meanwhile
+                self._answer(connection, stream, wire, now, since, missed)
+        finally:
+            self.hub.release(wire, connection, now)
 
     def _answer(
         self,
@@ -189,7 +194,7 @@ class Backend:
         wire: str,
         now: Position | None,
         since: Position | None,
-        missed: list[tuple[int, Any]] | None,
+        missed: Missed | None,
     ) -> None:
         """Confirm at ``now``, then replay ``missed`` after ``since``, or ask for a resync
         when history cannot cover the gap (``missed`` is None); ``now`` None: no position."""
@@ -220,14 +225,15 @@ class Backend:
 
     def _last_listener_left(self, stream: str) -> None:
         if self.history is not None:
-            self.history.touch(stream)  # keep its history for a client that comes back
+            self.history.left(stream)  # kept for a client that comes back
 
-    def position(self, stream: str) -> Position | None:
-        """Where ``stream`` is now, for a page to render, from any thread; None without
-        history, or when the loop that owns it does not answer in time."""
+    def position(self, stream: str, since: float | None = None) -> Position | None:
+        """Where ``stream`` stood at ``since`` (the ``time.monotonic()`` a page's request
+        began; None: now), for the page to render, from any thread, changing nothing;
+        None without history, or when the loop that owns it does not answer in time."""
         if self.history is None:
             return None
-        return self.call_on_loop(self.history.position, stream, default=None)
+        return self.call_on_loop(self.history.peek, stream, since, default=None)
 
     def call_on_loop(self, function: Callable[..., T], *args: Any, default: T) -> T:
         """``function(*args)`` run on this backend's loop, which owns the hub and the
@@ -249,14 +255,17 @@ class Backend:
     # -- broadcasting -----------------------------------------------------------
     async def publish(self, stream: str, data: Any) -> int:
         """Deliver a broadcast to every subscriber it reaches; returns the local count."""
-        if self.history is None:
-            return self.hub.deliver(stream, data)
-        position = self.history.append(stream, data)
-        return self.hub.deliver(stream, data, epoch=position.epoch, offset=position.offset)
+        raise NotImplementedError
 
     # -- hooks for backends that relay through another service --------------------
     async def _listen(self, stream: str) -> None:
-        """The first local subscriber of ``stream`` arrived."""
+        """A local subscriber of ``stream`` arrived: hear it from now on."""
+
+    async def _caught_up(self) -> None:
+        """Returns once every message the relay pushed so far was handed to the hub."""
+
+    def _subscribed_at(self, stream: str, now: Position) -> None:
+        """A subscribe read ``stream`` at ``now``, after every earlier message was heard."""
 
     async def _unlisten(self, stream: str) -> None:
         """The last local subscriber of ``stream`` left."""

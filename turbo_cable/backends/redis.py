@@ -12,7 +12,7 @@ any process gets what it missed.
 
 When Redis is gone the cable keeps serving its own sockets: a publish fails within
 about a second (the local subscribers still get it) and raises
-:class:`BackendUnavailable`, while the subscriber reconnects with backoff and
+:class:`BackendUnavailable`, while the pub/sub link reconnects with backoff and
 subscribes again to every stream that still has local subscribers, and what was
 published meanwhile is caught up from the history
 (:mod:`~turbo_cable.backends.redis_catchup`).
@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -44,14 +43,12 @@ from turbo_cable.backends.redis_presence import NOTICE_START, RedisPresenceStore
 from turbo_cable.backends.redis_pubsub import REDIS_ERRORS, PubSubLink
 from turbo_cable.conf import CableSettings
 from turbo_cable.history import Position
-from turbo_cable.hub import Connection
 from turbo_cable.presence_board import PresenceBoard, PresenceStore
 
 logger = logging.getLogger("turbo_cable")
 
 PUBLISH_TIMEOUT = 1.0  # seconds to connect to Redis and have a publish answered
 REFRESH_BATCH = 500  # streams per pipeline when pushing back history expiry
-POSITION_PAUSE = 2.0  # seconds positions are not asked for after Redis failed to give one
 RESP = 2  # every Redis speaks it, and pub/sub messages arrive as plain replies
 
 
@@ -82,6 +79,7 @@ class RedisBackend(Backend):
 
     name = "redis"
     relays = True
+    history: RedisHistory
 
     def __init__(self, settings: CableSettings) -> None:
         super().__init__(settings)
@@ -93,10 +91,11 @@ class RedisBackend(Backend):
         self._sync_client_lock = threading.Lock()
         self._link: PubSubLink | None = None
         self._ever_connected = False
-        self.redis_history = RedisHistory(self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL)
-        self.catch_up = CatchUp(self.hub, self._read_since, self._caught_up)
+        self.history = RedisHistory(
+            self, self.prefix, settings.HISTORY_SIZE, settings.HISTORY_TTL, PUBLISH_TIMEOUT
+        )
+        self.catch_up = CatchUp(self.hub, self.history.read_since, self._caught_up)
         self._keeping: asyncio.Task[None] | None = None
-        self._positions_paused_until = 0.0
         self._async_run: Scripts | None = None
         self._blocking_run: Scripts | None = None
 
@@ -168,9 +167,6 @@ class RedisBackend(Backend):
     async def _unlisten(self, stream: str) -> None:
         if self._link is not None:
             await self._link.sync(stream)
-        if not self.hub.subscriber_count(stream):
-            # Keep its history a whole HISTORY_TTL for a client that comes back.
-            await self._refresh_history([stream])
 
     def heard(self, message: bytes) -> None:
         """A message arrived on one of our channels: hand it to the local hub."""
@@ -190,15 +186,19 @@ class RedisBackend(Backend):
             self.catch_up.arrived(stream, data, position)
 
     def _last_listener_left(self, stream: str) -> None:
+        super()._last_listener_left(stream)
         self.catch_up.forget(stream)
 
     async def _caught_up(self) -> None:
         if self._link is not None:
             await self._link.caught_up()
 
+    def _subscribed_at(self, stream: str, now: Position) -> None:
+        self.catch_up.subscribed(stream, now)
+
     def _hears(self, stream: str) -> bool:
-        subscriber = self._link
-        return subscriber is not None and subscriber.hears(stream)
+        link = self._link
+        return link is not None and link.hears(stream)
 
     # -- publishing ---------------------------------------------------------------
     async def publish(self, stream: str, data: Any) -> int:
@@ -206,27 +206,27 @@ class RedisBackend(Backend):
         if self.loop is not asyncio.get_running_loop():
             # Not this backend's loop (a script's asyncio.run): the sync client fits any loop.
             return await asyncio.to_thread(self.publish_sync, stream, data)
-        args = self.redis_history.publish_args(stream, data, self.channel(stream))
+        args = self.history.publish_args(stream, data, self.channel(stream))
         local = self.hub.subscriber_count(stream)
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT):
-                reply = await self._async_scripts().publish(self.redis_history.keys(stream), args)
+                reply = await self.async_scripts().publish(self.history.keys(stream), args)
         except REDIS_ERRORS as exc:
             self.hub.deliver(stream, data)
             raise self._unavailable(exc, local) from exc
-        self._deliver_unheard(stream, data, self.redis_history.published(reply))
+        self._deliver_unheard(stream, data, self.history.published(reply))
         return local
 
     def publish_sync(self, stream: str, data: Any) -> int:
         """:meth:`publish` for sync code in any thread (management commands, task workers)."""
-        args = self.redis_history.publish_args(stream, data, self.channel(stream))
+        args = self.history.publish_args(stream, data, self.channel(stream))
         local = self._local_count(stream)
         try:
-            reply = self._blocking_scripts().publish(self.redis_history.keys(stream), args)
+            reply = self.blocking_scripts().publish(self.history.keys(stream), args)
         except REDIS_ERRORS as exc:
             self._on_loop(self.hub.deliver, stream, data)
             raise self._unavailable(exc, local) from exc
-        self._on_loop(self._deliver_unheard, stream, data, self.redis_history.published(reply))
+        self._on_loop(self._deliver_unheard, stream, data, self.history.published(reply))
         return local
 
     def _deliver_unheard(self, stream: str, data: Any, position: Position) -> None:
@@ -264,102 +264,11 @@ class RedisBackend(Backend):
             f"it reached only the {local} subscriber(s) of this process"
         )
 
-    # -- positions and replay -------------------------------------------------------
-    async def subscribe(
-        self,
-        connection: Connection,
-        stream: str,
-        wire: str,
-        since: Position | None = None,
-    ) -> None:
-        """Subscribe, confirm, then replay from Redis what the client missed after ``since``.
-
-        Live broadcasts for this socket are held back while Redis is asked (they may
-        arrive meanwhile), then sent unless the replay already covered them: no
-        duplicate and no gap at the seam.
-        """
-        connection.subscriptions[wire] = stream
-        self.hub.add(stream, wire, connection)
-        self.hub.hold(wire, connection)
-        now: Position | None = None
-        try:
-            # Heard through pub/sub before history is read: whatever follows the read arrives live.
-            await self._listen(stream)
-            now, missed = await self._read_history(stream, since)
-            # What Redis pushed before the read may still be on its way: hold it too.
-            await self._caught_up()
-            if now is not None:
-                self.catch_up.subscribed(stream, now)
-            if self.hub.holds(wire, connection):  # it did not leave meanwhile
-                self._answer(connection, stream, wire, now, since, missed)
-        finally:
-            self.hub.release(wire, connection, now)
-
-    async def _read_history(
-        self, stream: str, since: Position | None
-    ) -> tuple[Position | None, list[tuple[int, Any]] | None]:
-        """The stream's position and what followed ``since``; no position if Redis fails."""
-        if self._positions_paused():
-            return None, None
-        try:
-            return await self._read_since(stream, since)
-        except REDIS_ERRORS as exc:
-            self._pause_positions(stream, exc)
-            return None, None
-
-    async def _read_since(
-        self, stream: str, since: Position | None
-    ) -> tuple[Position, list[tuple[int, Any]] | None]:
-        """The stream's position and what followed ``since``; raises if Redis fails."""
-        async with asyncio.timeout(PUBLISH_TIMEOUT):
-            reply = await self._async_scripts().read(
-                self.redis_history.keys(stream), self.redis_history.read_args(since)
-            )
-        return self.redis_history.replay(reply, since)
-
-    def position(self, stream: str) -> Position | None:
-        """Where ``stream`` is now, from any thread; None (logged) when Redis cannot say.
-
-        Starts the stream's epoch if it has none, so a page rendered before the first
-        broadcast still gets it replayed.
-        """
-        if self._positions_paused():
-            return None
-        try:
-            reply = self._blocking_scripts().read(
-                self.redis_history.keys(stream), self.redis_history.read_args(None)
-            )
-        except REDIS_ERRORS as exc:
-            self._pause_positions(stream, exc)
-            return None
-        return self.redis_history.replay(reply, None)[0]
-
-    def _positions_paused(self) -> bool:
-        """After a failure, pages and subscribes go without positions for a moment
-        rather than each waiting on a Redis that is down."""
-        return time.monotonic() < self._positions_paused_until
-
-    def _pause_positions(self, stream: str, exc: BaseException) -> None:
-        self._positions_paused_until = time.monotonic() + POSITION_PAUSE
-        logger.warning(
-            "no position for %.80r from Redis at %s (%s): live delivery only, no replay",
-            stream,
-            self.location,
-            str(exc) or type(exc).__name__,
-        )
-
-    async def _refresh_history(self, streams: list[str]) -> None:
-        """Push back the expiry of streams that are listened to; never raises."""
-        ttl = self.redis_history.ttl_ms
-        try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT):
-                async with self._async_client().pipeline(transaction=False) as pipe:
-                    for stream in streams:
-                        for key in self.redis_history.keys(stream):
-                            pipe.pexpire(key, ttl)
-                    await pipe.execute()
-        except REDIS_ERRORS as exc:
-            logger.debug("could not refresh the history of %d stream(s): %r", len(streams), exc)
+    # -- positions ----------------------------------------------------------------------
+    def position(self, stream: str, since: float | None = None) -> Position | None:
+        """Where ``stream`` stood at ``since`` (None: now), read from Redis by the calling
+        thread itself."""
+        return self.history.peek(stream, since)
 
     async def _keep_listened_history(self) -> None:
         """While a stream has listeners here its history does not expire, as in memory."""
@@ -368,16 +277,16 @@ class RedisBackend(Backend):
             await asyncio.sleep(every)
             streams = self.hub.streams()
             for start in range(0, len(streams), REFRESH_BATCH):
-                await self._refresh_history(streams[start : start + REFRESH_BATCH])
+                await self.history.refresh(streams[start : start + REFRESH_BATCH])
 
     # -- clients --------------------------------------------------------------------
-    def _async_scripts(self) -> Scripts:
+    def async_scripts(self) -> Scripts:
         client = self._async_client()
         if self._async_run is None or self._async_run.client is not client:
             self._async_run = Scripts.on(client)
         return self._async_run
 
-    def _blocking_scripts(self) -> Scripts:
+    def blocking_scripts(self) -> Scripts:
         client = self._blocking_client()
         with self._sync_client_lock:
             if self._blocking_run is None or self._blocking_run.client is not client:

@@ -1,11 +1,11 @@
 """Gapless delivery of each listened stream, across lost pub/sub messages and Redis restarts.
 
-Pub/sub delivers at most once: messages published while the subscriber reconnects
+Pub/sub delivers at most once: messages published while the pub/sub link reconnects
 never arrive. Every message carries its stream position and every position is kept
 in the stream's Redis log, so the process remembers, per stream its sockets listen
 to, the last position it handed to its hub. A live message that does not follow it
 (an offset skipped, another epoch), a subscribe that finds the stream further on,
-and every reconnection of the subscriber start a catch-up: live messages of the
+and every reconnection of the link start a catch-up: live messages of the
 stream are kept back, what followed the last position is read from the log and
 delivered in order, then the kept-back messages it did not cover. When the log
 cannot bridge the gap (the epoch changed, the range expired) every local
@@ -51,7 +51,7 @@ class _CatchingUp:
 
     kept: list[tuple[Any, Position]] = dataclasses.field(default_factory=list)
     overflowed: bool = False
-    # Wait for this before the next read: the subscriber handed on what Redis had pushed.
+    # Wait for this before the next read: the link handed on what Redis had pushed.
     settle: asyncio.Future[None] | None = None
     task: asyncio.Task[None] | None = None
 

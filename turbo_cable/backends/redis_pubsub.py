@@ -147,7 +147,7 @@ class PubSubLink:
             except REDIS_ERRORS as exc:
                 self._lost(exc)
             except Exception:  # a bug must not end cross-process delivery for good
-                logger.exception("the Redis subscriber failed; reconnecting")
+                logger.exception("the Redis pub/sub link failed; reconnecting")
             finally:
                 self._forget(connection)
                 await connection.disconnect(nowait=True)

@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 
 from turbo_cable.backends import stream_position
 from turbo_cable.conf import debug, get_settings
+from turbo_cable.page_clock import request_started_at
 from turbo_cable.stream_actions import action as stream_action
 from turbo_cable.streams import stream_name, wire_stream_name
 from turbo_cable.turbo_stream import CONTENTLESS_ACTIONS
@@ -47,9 +48,10 @@ def ping_interval() -> str:
     return f"{get_settings().PING_INTERVAL:g}"
 
 
-def _position(stream: str) -> str:
-    """The stream's position now, so the client gets what is broadcast before it subscribes."""
-    position = stream_position(stream)
+def _position(stream: str, since: float | None) -> str:
+    """The stream's position when the page's request began (``since``), so the client
+    gets what is broadcast after the view read its data."""
+    position = stream_position(stream, since)
     if position is None:
         return ""
     return format_html(' epoch="{}" offset="{}"', position.epoch, position.offset)
@@ -83,12 +85,14 @@ def stream_source(
     session_key: str | None = None,
     presence: bool = False,
     presence_target: str | None = None,
+    request: Any = None,
 ) -> SafeString:
     """The marker element for one stream built from ``streamables`` (turbo-rails semantics).
 
     ``presence`` makes the page's visitor seen on the stream (see
     :mod:`turbo_cable.presence_board`); ``presence_target`` is the id of an element to
-    update with the rendered ``PRESENCE_TEMPLATE`` as people come and go.
+    update with the rendered ``PRESENCE_TEMPLATE`` as people come and go. ``request``,
+    the one the page renders for, dates the position (:mod:`turbo_cable.page_clock`).
     """
     wire = wire_stream_name(*streamables, session_key=session_key)
     plain = stream_name(*streamables)
@@ -99,7 +103,7 @@ def stream_source(
         format_html(' name="{}"', plain) if plain != wire else "",
         cable_url(),
         ping_interval(),
-        _position(plain),
+        _position(plain, request_started_at(request)),
         _presence(presence, presence_target),
         MARKER,
     )
@@ -117,11 +121,12 @@ class StreamSourceNode(template.Node):
         options = {name: value.resolve(context) for name, value in self.options.items()}
         if any(_is_anonymous_user(value) for value in values):
             return _no_subscription(" ".join(part.token for part in self.parts))
+        request = getattr(context, "request", None) or context.get("request")
         session_key = None
         if get_settings().SESSION_BOUND_STREAMS:
-            session_key = page_session_key(context.get("request"))
+            session_key = page_session_key(request)
         try:
-            return stream_source(*values, session_key=session_key, **options)
+            return stream_source(*values, session_key=session_key, request=request, **options)
         except (TypeError, ValueError) as error:
             given = " ".join(part.token for part in self.parts)
             kind = TypeError if isinstance(error, TypeError) else ValueError

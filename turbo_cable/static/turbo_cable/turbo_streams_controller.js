@@ -47,11 +47,20 @@
     return element && element.content ? element.content : null
   }
 
+  // A position is an epoch and an offset; the empty epoch (offset 0) stands before a
+  // stream's first message, so every epoch that starts later follows it.
   function positionOf(epoch, offset) {
     const number = Number(offset)
-    return epoch && offset !== null && offset !== undefined && Number.isInteger(number) && number >= 0
-      ? { epoch: String(epoch), offset: number }
-      : null
+    const valid = epoch !== null && epoch !== undefined && offset !== null && offset !== undefined &&
+      Number.isInteger(number) && number >= 0 && (String(epoch) !== "" || number === 0)
+    return valid ? { epoch: String(epoch), offset: number } : null
+  }
+
+  // Whether a page at position `a` misses messages a page at `b` has.
+  function behind(a, b) {
+    if (b.epoch === "") return false
+    if (a.epoch === "") return b.offset > 0
+    return a.epoch !== b.epoch || a.offset < b.offset
   }
 
   // sessionStorage can be unavailable (sandboxed frames, privacy settings); without it
@@ -288,10 +297,10 @@
     // what followed, so the new page gets them too.
     adopt(subscription, rendered) {
       const known = subscription.position
-      if (!rendered || !known || (rendered.epoch === known.epoch && rendered.offset >= known.offset)) return
+      if (!rendered || !known || !behind(rendered, known)) return
       if (subscription.state !== "subscribed" && subscription.state !== "pending") return
       subscription.position = rendered
-      subscription.reapplyUpTo = rendered.epoch === known.epoch ? known : null
+      subscription.reapplyUpTo = rendered.epoch === known.epoch || rendered.epoch === "" ? known : null
       this.send({ type: "unsubscribe", stream: subscription.stream })
       this.subscribe(subscription)
     }
@@ -360,6 +369,11 @@
           if (subscription && subscription.state !== "rejected") {
             subscription.state = "subscribed"
             subscription.position ||= positionOf(frame.epoch, frame.offset)
+            // From before the history, the replay starts at the epoch's first message;
+            // knowing the epoch now, a later change of it (a restart) is noticed.
+            if (subscription.position && subscription.position.epoch === "" && frame.epoch) {
+              subscription.position = { epoch: String(frame.epoch), offset: 0 }
+            }
             this.reflectAll(subscription)
           }
           break
@@ -394,7 +408,8 @@
     advance(subscription, frame) {
       const position = positionOf(frame.epoch, frame.offset)
       if (!position) return true
-      const known = subscription.position
+      let known = subscription.position
+      if (known && known.epoch === "") known = { epoch: position.epoch, offset: 0 }
       if (known && known.epoch === position.epoch && position.offset <= known.offset) return false
       if (known && (known.epoch !== position.epoch || position.offset > known.offset + 1)) {
         this.catchUp(subscription, frame)

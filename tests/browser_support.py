@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,41 @@ class Tab:
         )
 
 
-OpenTab = Callable[..., Awaitable[Tab]]
+class OpenTab:
+    """Opens pages in fresh browser contexts and, on ``close``, fails on any uncaught error.
+
+    A test that stops a server it started itself calls ``close`` first: a Turbo visit
+    still in flight when the server goes away would otherwise fail with "Failed to fetch"
+    after the test has already passed.
+    """
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.contexts: list[BrowserContext] = []
+        self.tabs: list[Tab] = []
+
+    async def __call__(self, url: str, *, wait_connected: int = 0, **options: Any) -> Tab:
+        context = await self.browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+        self.contexts.append(context)
+        page = await context.new_page()
+        tab = Tab(page)
+        page.on("console", lambda message: tab.console.append(message))
+        page.on("pageerror", lambda error: tab.uncaught.append(str(error)))
+        self.tabs.append(tab)
+        await page.goto(url)
+        if wait_connected:
+            await tab.wait_connected(wait_connected)
+        return tab
+
+    async def close(self) -> None:
+        """Closes every tab opened so far, then fails if any of them raised."""
+        contexts, self.contexts = self.contexts, []
+        tabs, self.tabs = self.tabs, []
+        for context in contexts:
+            await context.close()
+        uncaught = [error for tab in tabs for error in tab.uncaught]
+        assert not uncaught, f"uncaught errors in the page: {uncaught}"
 
 
 @pytest.fixture(scope="session")
@@ -125,27 +159,8 @@ async def browser(browser_dependencies: None) -> AsyncIterator[Browser]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def open_tab(browser: Browser) -> AsyncIterator[OpenTab]:
     """Opens pages in fresh browser contexts; fails the test on any uncaught page error."""
-    contexts: list[BrowserContext] = []
-    tabs: list[Tab] = []
-
-    async def open_tab(url: str, *, wait_connected: int = 0, **options: Any) -> Tab:
-        context = await browser.new_context(**options)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = await context.new_page()
-        tab = Tab(page)
-        page.on("console", lambda message: tab.console.append(message))
-        page.on("pageerror", lambda error: tab.uncaught.append(str(error)))
-        tabs.append(tab)
-        await page.goto(url)
-        if wait_connected:
-            await tab.wait_connected(wait_connected)
-        return tab
-
+    opener = OpenTab(browser)
     try:
-        yield open_tab
+        yield opener
     finally:
-        for context in contexts:
-            await context.close()
-    uncaught = [error for tab in tabs for error in tab.uncaught]
-    assert not uncaught, f"uncaught errors in the page: {uncaught}"
+        await opener.close()

@@ -33,12 +33,17 @@ received: list[dict[str, Any]] = []
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """Echo bodies and text frames; ``/silent`` never answers, ``/boom`` raises,
-    ``/write-now`` answers a frame through the server's extension."""
+    ``/early`` answers without reading the body, ``/write-now`` answers a frame through
+    the server's extension."""
     scopes.append(scope)
     if scope["type"] == "http":
         if scope["path"] == "/boom":
             raise RuntimeError("boom")
         if scope["path"] == "/silent":
+            return
+        if scope["path"] == "/early":  # refuses before reading the body, as a 413 does
+            await send({"type": "http.response.start", "status": 413, "headers": []})
+            await send({"type": "http.response.body", "body": b"too large"})
             return
         body = b""
         while True:
@@ -313,3 +318,25 @@ async def test_a_whole_body_keeps_the_socket_for_the_next_request(
     answer = await asyncio.wait_for(reader.read(), TIMEOUT)
     assert answer.count(b"HTTP/1.1 200 OK") == 2
     writer.close()
+
+
+async def test_an_answer_before_the_whole_body_says_the_connection_closes(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(post("/early", b"ab").replace(b"Content-Length: 2", b"Content-Length: 10"))
+    answer = await asyncio.wait_for(reader.read(), TIMEOUT)  # the server closes after it
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert b"\r\nconnection: close" in head
+    assert body == b"too large"
+
+
+async def test_an_answer_after_the_whole_body_keeps_the_connection(port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(post("/early", b"whole") + post("/", b"next", "Connection: close"))
+    answer = await asyncio.wait_for(reader.read(), TIMEOUT)
+    writer.close()
+    first, _, rest = answer.partition(b"too large")
+    assert b"connection: close" not in first
+    assert rest.startswith(b"HTTP/1.1 200 OK")
+    assert rest.endswith(b"got next")

@@ -3,6 +3,8 @@
 A response's head goes out with its first body in one write (a broadcast's answer
 is one packet, not two). A body the application has not read yet is held up to
 :data:`MAX_UNREAD_BODY` bytes; beyond that the connection stops reading until it does.
+A response that starts before the whole body arrived (the broadcast endpoint's 400
+for a body over its limit) says ``connection: close``: the connection ends after it.
 """
 
 from __future__ import annotations
@@ -129,6 +131,8 @@ class HttpExchange:
                     headers.append((b"transfer-encoding", b"chunked"))
                 else:
                     headers.append((b"content-length", str(len(body)).encode()))
+            if not self.body.done:  # answered early: the unread rest cannot be skipped
+                self.keep_alive = False
             if not self.keep_alive:
                 headers.append((b"connection", b"close"))
             out = response_head(self._status, headers)

@@ -31,8 +31,16 @@ def log_entry(n: int) -> str:
 
 
 async def navigate(tab: Tab, link: str, title: str) -> None:
+    """Follow a link and wait until Turbo has finished the visit, not only shown a preview.
+
+    A cached page's preview already carries its title while the visit still fetches. A
+    click then cancels that fetch, and Turbo 8 lets an abort in the middle of the body
+    escape as an uncaught error ("signal is aborted without reason")."""
     await tab.page.click(link)
-    await tab.page.wait_for_function("title => document.title === title", arg=title)
+    await tab.page.wait_for_function(
+        "title => document.title === title && !document.documentElement.hasAttribute('aria-busy')",
+        arg=title,
+    )
 
 
 async def test_turbo_drive_visits_between_pages_on_one_stream_lose_no_message(
